@@ -1,0 +1,194 @@
+#include "napi/model_handle.h"
+
+#include <cmath>
+#include <utility>
+
+#include "core/errors.h"
+#include "napi/instance_data.h"
+#include "napi/js_errors.h"
+#include "napi/pending_call.h"
+#include "napi/tensor_marshal.h"
+
+namespace te::napi {
+namespace {
+
+// What the load job hands to the ModelHandle constructor.
+struct LoadedModel {
+  std::unique_ptr<te::InferenceThread> thread;
+  std::shared_ptr<te::EncoderModel> model;
+};
+
+Error BadOption(const std::string& name, const std::string& expected, Napi::Value got) {
+  return Error(ErrorCode::kBadInput,
+               "loadModel: options." + name + " must be " + expected + "; got " + DescribeJsValue(got));
+}
+
+struct ParsedLoadOptions {
+  te::LoadOptions load;
+  int threads = 1;
+};
+
+ParsedLoadOptions ParseLoadOptions(const Napi::CallbackInfo& info) {
+  ParsedLoadOptions parsed;
+  if (!info[0].IsString() || info[0].As<Napi::String>().Utf8Value().empty()) {
+    throw Error(ErrorCode::kBadInput, "loadModel: path must be a non-empty string");
+  }
+  parsed.load.path = info[0].As<Napi::String>().Utf8Value();
+  parsed.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (info.Length() < 2 || info[1].IsUndefined()) return parsed;
+  if (!info[1].IsObject() || info[1].IsArray()) {
+    throw Error(ErrorCode::kBadInput, "loadModel: options must be an object");
+  }
+  Napi::Object options = info[1].As<Napi::Object>();
+
+  Napi::Value device = options.Get("device");
+  if (!device.IsUndefined()) {
+    if (!device.IsString()) throw BadOption("device", "a string", device);
+    parsed.load.device = device.As<Napi::String>().Utf8Value();
+  }
+  Napi::Value threads = options.Get("threads");
+  if (!threads.IsUndefined()) {
+    const double value = threads.IsNumber() ? threads.As<Napi::Number>().DoubleValue() : NAN;
+    if (!(value >= 1 && value <= 1024) || std::floor(value) != value) {
+      throw BadOption("threads", "an integer from 1 to 1024", threads);
+    }
+    parsed.threads = static_cast<int>(value);
+  }
+  Napi::Value optimize = options.Get("optimize");
+  if (!optimize.IsUndefined()) {
+    if (!optimize.IsBoolean()) throw BadOption("optimize", "a boolean", optimize);
+    parsed.load.optimize = optimize.As<Napi::Boolean>().Value();
+  }
+  Napi::Value output_names = options.Get("outputNames");
+  if (!output_names.IsUndefined()) {
+    if (!output_names.IsArray()) throw BadOption("outputNames", "an array of strings", output_names);
+    auto names = output_names.As<Napi::Array>();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      Napi::Value name = names.Get(i);
+      if (!name.IsString()) throw BadOption("outputNames", "an array of strings", name);
+      parsed.load.output_names.push_back(name.As<Napi::String>().Utf8Value());
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+Napi::Function ModelHandle::DefineClass(Napi::Env env) {
+  return ObjectWrap<ModelHandle>::DefineClass(
+      env, "NativeModel",
+      {
+          InstanceMethod<&ModelHandle::Forward>("forward"),
+          InstanceMethod<&ModelHandle::Dispose>("dispose"),
+          InstanceAccessor<&ModelHandle::Device>("device"),
+          InstanceAccessor<&ModelHandle::InputNames>("inputNames"),
+          InstanceAccessor<&ModelHandle::Threads>("threads"),
+          InstanceAccessor<&ModelHandle::Disposed>("disposed"),
+      });
+}
+
+Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ParsedLoadOptions options;
+  try {
+    options = ParseLoadOptions(info);
+  } catch (const Error& e) {
+    return RejectedPromise(env, e);
+  }
+
+  auto loaded = std::make_shared<LoadedModel>();
+  loaded->thread = std::make_unique<te::InferenceThread>(options.threads);
+  te::InferenceThread& thread = *loaded->thread;
+
+  auto call = std::make_unique<PendingCall>(env);
+  call->work = [loaded, load = options.load] {
+    loaded->model = te::EncoderModel::Load(load);
+  };
+  call->resolve = [loaded](Napi::Env env) -> Napi::Value {
+    auto* token = new LoadedModel(std::move(*loaded));
+    Napi::Value external = Napi::External<LoadedModel>::New(env, token);
+    return GetInstanceData(env).model_constructor.New({external});
+  };
+  return Schedule(env, thread, std::move(call));
+}
+
+ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandle>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw ToJsError(info.Env(), Error(ErrorCode::kBadInput,
+                                      "NativeModel cannot be constructed directly; use loadModel()"));
+  }
+  std::unique_ptr<LoadedModel> loaded(info[0].As<Napi::External<LoadedModel>>().Data());
+  thread_ = std::move(loaded->thread);
+  model_ = std::move(loaded->model);
+  device_ = model_->device().str();
+  for (const auto& spec : model_->inputs()) input_names_.push_back(spec.name);
+}
+
+ModelHandle::~ModelHandle() {
+  // Reached when the JS object is collected (never while a call is queued: each call holds a
+  // reference to it) or when the environment is torn down, where queued calls are cancelled.
+  if (thread_) thread_->CancelAndJoin();
+}
+
+Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!model_) {
+    return RejectedPromise(env, Error(ErrorCode::kDisposed, "forward: the model is disposed"));
+  }
+  MarshalledInputs inputs;
+  try {
+    inputs = WrapInputs(info[0], info[1]);
+  } catch (const Error& e) {
+    return RejectedPromise(env, e);
+  }
+
+  auto outputs = std::make_shared<std::vector<te::NamedTensor>>();
+  auto call = std::make_unique<PendingCall>(env);
+  call->keep_alive = std::move(inputs.arrays);
+  call->keep_alive.push_back(Napi::Persistent(Value()));
+  call->work = [model = model_, tensors = std::move(inputs.tensors), outputs] {
+    *outputs = model->Forward(tensors);
+  };
+  call->resolve = [outputs](Napi::Env env) -> Napi::Value { return ExposeOutputs(env, *outputs); };
+  return Schedule(env, *thread_, std::move(call));
+}
+
+Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Disposing twice is a no-op that returns the first call's promise, as dispose methods should be
+  // idempotent (TC39 explicit resource management).
+  if (!dispose_promise_.IsEmpty()) return dispose_promise_.Value();
+
+  auto call = std::make_unique<PendingCall>(env);
+  call->keep_alive.push_back(Napi::Persistent(Value()));
+  // Queued behind the forwards already accepted, so those finish; the model is freed on its own
+  // thread when this drops the last reference.
+  call->work = [model = std::move(model_)]() mutable { model.reset(); };
+  call->resolve = [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
+  Napi::Promise promise = Schedule(env, *thread_, std::move(call));
+  thread_->FinishAndStop();
+  dispose_promise_ = Napi::Persistent(promise.As<Napi::Object>());
+  return promise;
+}
+
+Napi::Value ModelHandle::Device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), device_);
+}
+
+Napi::Value ModelHandle::InputNames(const Napi::CallbackInfo& info) {
+  Napi::Array names = Napi::Array::New(info.Env(), input_names_.size());
+  for (size_t i = 0; i < input_names_.size(); ++i) {
+    names.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), input_names_[i]));
+  }
+  return names;
+}
+
+Napi::Value ModelHandle::Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), thread_->intra_op_threads());
+}
+
+Napi::Value ModelHandle::Disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !model_);
+}
+
+}  // namespace te::napi

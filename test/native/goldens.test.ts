@@ -1,0 +1,84 @@
+import { types } from 'node:util';
+import { Model, TorchEncodersError, type ForwardInputs } from '../../lib';
+import { FIXTURE_NAMES, fixtureModel, maxAbsDiff, readGoldens, type GoldenCase } from '../helpers/fixtures';
+
+const TOLERANCE = 1e-5;
+
+const arrayTypes = {
+  BigInt64Array: (values: number[]) => BigInt64Array.from(values, (v) => BigInt(v)),
+  Int32Array: (values: number[]) => Int32Array.from(values),
+};
+
+function inputsOf(c: GoldenCase, make: (values: number[]) => BigInt64Array | Int32Array): ForwardInputs {
+  return {
+    input_ids: make(c.input_ids),
+    attention_mask: make(c.attention_mask),
+    token_type_ids: make(c.token_type_ids),
+  };
+}
+
+describe.each(FIXTURE_NAMES)('%s fixture equals the Python torch goldens', (name) => {
+  const goldens = readGoldens(name);
+  let model: Model;
+
+  beforeAll(async () => {
+    model = await Model.load(fixtureModel(name), { threads: 2 });
+  });
+  afterAll(() => model.dispose());
+
+  it('reads its input names from the forward schema', () => {
+    expect(model.inputNames).toEqual(goldens.inputNames);
+    expect(model.device).toBe('cpu');
+  });
+
+  describe.each(Object.entries(arrayTypes))('with %s inputs', (_, make) => {
+    it.each(goldens.cases.map((c) => [c.name, c] as const))('case %s', async (_caseName, c) => {
+      const outputs = await model.forward(inputsOf(c, make), c.dims);
+      expect(Object.keys(outputs)).toEqual(goldens.outputNames);
+      for (const [outputName, expected] of Object.entries(c.outputs)) {
+        const actual = outputs[outputName]!;
+        expect(actual.dims).toEqual(expected.dims);
+        expect(types.isFloat32Array(actual.data)).toBe(true);
+        expect(maxAbsDiff(actual.data, expected.data)).toBeLessThanOrEqual(TOLERANCE);
+      }
+    });
+  });
+
+  it('fills absent token_type_ids with zeros, as Hugging Face does', async () => {
+    const c = goldens.cases.find((k) => k.token_type_ids.every((t) => t === 0));
+    expect(c).toBeDefined();
+    const { input_ids, attention_mask } = inputsOf(c!, arrayTypes.BigInt64Array);
+    const outputs = await model.forward({ input_ids, attention_mask }, c!.dims);
+    for (const [outputName, expected] of Object.entries(c!.outputs)) {
+      expect(maxAbsDiff(outputs[outputName]!.data, expected.data)).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+});
+
+describe('output naming', () => {
+  it('uses the names given at load, in the order the module returns its outputs', async () => {
+    const goldens = readGoldens('question-answering');
+    await using model = await Model.load(fixtureModel('question-answering'), {
+      outputNames: ['start_logits', 'end_logits'],
+    });
+    const c = goldens.cases[0]!;
+    const outputs = await model.forward(inputsOf(c, arrayTypes.Int32Array), c.dims);
+    expect(Object.keys(outputs)).toEqual(['start_logits', 'end_logits']);
+    expect(maxAbsDiff(outputs.start_logits!.data, c.outputs.output_0!.data)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(outputs.end_logits!.data, c.outputs.output_1!.data)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('rejects a name map whose length does not match the outputs', async () => {
+    await using model = await Model.load(fixtureModel('question-answering'), { outputNames: ['logits'] });
+    const c = readGoldens('question-answering').cases[0]!;
+    const error = await model.forward(inputsOf(c, arrayTypes.Int32Array), c.dims).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TorchEncodersError);
+    expect(error).toMatchObject({ code: 'E_FORWARD' });
+    expect((error as Error).message).toBe(
+      'forward: outputNames given at load has 1 names but the module returned 2 tensors',
+    );
+  });
+});
