@@ -56,7 +56,8 @@ export function native(): Binding {
   return binding;
 }
 
-function warnAboutSlowBlas(info: NativeBuildInfo): void {
+/** Warns once per process when libtorch runs on the reference BLAS. Exported for tests. */
+export function warnAboutSlowBlas(info: Pick<NativeBuildInfo, 'blas'>): void {
   if (blasWarned || info.blas.name !== 'reference') return;
   blasWarned = true;
   process.emitWarning(

@@ -3,6 +3,7 @@
 #include <ATen/core/ivalue.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <fstream>
 #include <sstream>
@@ -81,6 +82,14 @@ std::unique_ptr<EncoderModel> EncoderModel::Load(const LoadOptions& options) {
   module.eval();
 
   if (options.optimize) {
+    // Freezing inlines submodule calls only while executor optimization is on; the inference
+    // thread turns it off for forwards, so it is switched on for the duration of this pass.
+    const bool executor_optimize = torch::jit::getGraphExecutorOptimize();
+    torch::jit::setGraphExecutorOptimize(true);
+    struct RestoreExecutorOptimize {
+      bool value;
+      ~RestoreExecutorOptimize() { torch::jit::setGraphExecutorOptimize(value); }
+    } restore{executor_optimize};
     try {
       module = torch::jit::freeze(module);
       module = torch::jit::optimize_for_inference(module);

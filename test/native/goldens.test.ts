@@ -55,6 +55,19 @@ describe.each(FIXTURE_NAMES)('%s fixture equals the Python torch goldens', (name
   });
 });
 
+describe('optimize: freeze + optimize_for_inference at load', () => {
+  it.each(FIXTURE_NAMES)('%s still equals the goldens', async (name) => {
+    const goldens = readGoldens(name);
+    await using model = await Model.load(fixtureModel(name), { optimize: true });
+    for (const c of goldens.cases) {
+      const outputs = await model.forward(inputsOf(c, arrayTypes.BigInt64Array), c.dims);
+      for (const [outputName, expected] of Object.entries(c.outputs)) {
+        expect(maxAbsDiff(outputs[outputName]!.data, expected.data)).toBeLessThanOrEqual(TOLERANCE);
+      }
+    }
+  });
+});
+
 describe('output naming', () => {
   it('uses the names given at load, in the order the module returns its outputs', async () => {
     const goldens = readGoldens('question-answering');
