@@ -1,7 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   preset: 'ts-jest',
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/environment.js',
   roots: ['<rootDir>/test'],
   globalSetup: '<rootDir>/test/global-setup.js',
   // Native tests share two cores; running files in parallel only adds noise to the timing checks.
