@@ -9,7 +9,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # libtorch-dev: headers and libraries; libopenblas0-openmp: libtorch multiplies through the
 # system BLAS, and the default reference BLAS is ~30x slower; python3-torch: the fixture tools.
-packages=(libtorch-dev libopenblas0-openmp python3-torch cmake g++ make)
+packages=(libtorch-dev libopenblas0-openmp python3-torch cmake g++ make clang-format)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -44,9 +44,9 @@ c10::Device ResolveDevice(const std::string& spec) {
   }
   const int count = static_cast<int>(torch::cuda::device_count());
   if (index >= count) {
-    throw Error(ErrorCode::kDeviceUnavailable,
-                "device: '" + spec + "' was requested but this machine has " +
-                    std::to_string(count) + " CUDA device(s)");
+    throw Error(ErrorCode::kDeviceUnavailable, "device: '" + spec +
+                                                   "' was requested but this machine has " +
+                                                   std::to_string(count) + " CUDA device(s)");
   }
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }

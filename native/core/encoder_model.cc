@@ -49,13 +49,14 @@ void Flatten(const c10::IValue& value, const std::string& name, std::vector<Name
     for (const auto& entry : value.toGenericDict()) {
       if (!entry.key().isString()) {
         throw Error(ErrorCode::kForward, "forward: the module returned a dict with a key of type " +
-                                             entry.key().tagKind() + "; only string keys are supported");
+                                             entry.key().tagKind() +
+                                             "; only string keys are supported");
       }
       Flatten(entry.value(), entry.key().toStringRef(), out);
     }
   } else if (!value.isNone()) {
-    throw Error(ErrorCode::kForward, "forward: the module returned a " + value.tagKind() +
-                                         " (" + name + "); expected tensors, tuples, lists or dicts");
+    throw Error(ErrorCode::kForward, "forward: the module returned a " + value.tagKind() + " (" +
+                                         name + "); expected tensors, tuples, lists or dicts");
   }
 }
 
@@ -73,7 +74,8 @@ std::unique_ptr<EncoderModel> EncoderModel::Load(const LoadOptions& options) {
   } catch (const c10::Error& e) {
     throw Error(ErrorCode::kModelLoad, "load: '" + options.path +
                                            "' is not a loadable TorchScript file (torch.jit.save "
-                                           "output expected): " + e.what_without_backtrace());
+                                           "output expected): " +
+                                           e.what_without_backtrace());
   }
   if (!module.find_method("forward")) {
     throw Error(ErrorCode::kModelLoad,
@@ -167,10 +169,10 @@ std::vector<NamedTensor> EncoderModel::NameOutputs(const c10::IValue& result) co
 
   if (!output_names_.empty()) {
     if (output_names_.size() != outputs.size()) {
-      throw Error(ErrorCode::kForward,
-                  "forward: outputNames given at load has " + std::to_string(output_names_.size()) +
-                      " names but the module returned " + std::to_string(outputs.size()) +
-                      " tensors");
+      throw Error(ErrorCode::kForward, "forward: outputNames given at load has " +
+                                           std::to_string(output_names_.size()) +
+                                           " names but the module returned " +
+                                           std::to_string(outputs.size()) + " tensors");
     }
     for (size_t i = 0; i < outputs.size(); ++i) outputs[i].name = output_names_[i];
   }

@@ -19,8 +19,8 @@ struct LoadedModel {
 };
 
 Error BadOption(const std::string& name, const std::string& expected, Napi::Value got) {
-  return Error(ErrorCode::kBadInput,
-               "loadModel: options." + name + " must be " + expected + "; got " + DescribeJsValue(got));
+  return Error(ErrorCode::kBadInput, "loadModel: options." + name + " must be " + expected +
+                                         "; got " + DescribeJsValue(got));
 }
 
 struct ParsedLoadOptions {
@@ -61,7 +61,8 @@ ParsedLoadOptions ParseLoadOptions(const Napi::CallbackInfo& info) {
   }
   Napi::Value output_names = options.Get("outputNames");
   if (!output_names.IsUndefined()) {
-    if (!output_names.IsArray()) throw BadOption("outputNames", "an array of strings", output_names);
+    if (!output_names.IsArray())
+      throw BadOption("outputNames", "an array of strings", output_names);
     auto names = output_names.As<Napi::Array>();
     for (uint32_t i = 0; i < names.Length(); ++i) {
       Napi::Value name = names.Get(i);
@@ -101,9 +102,7 @@ Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
   te::InferenceThread& thread = *loaded->thread;
 
   auto call = std::make_unique<PendingCall>(env);
-  call->work = [loaded, load = options.load] {
-    loaded->model = te::EncoderModel::Load(load);
-  };
+  call->work = [loaded, load = options.load] { loaded->model = te::EncoderModel::Load(load); };
   call->resolve = [loaded](Napi::Env env) -> Napi::Value {
     auto* token = new LoadedModel(std::move(*loaded));
     Napi::Value external = Napi::External<LoadedModel>::New(env, token);
@@ -114,8 +113,9 @@ Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
 
 ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandle>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw ToJsError(info.Env(), Error(ErrorCode::kBadInput,
-                                      "NativeModel cannot be constructed directly; use loadModel()"));
+    throw ToJsError(
+        info.Env(),
+        Error(ErrorCode::kBadInput, "NativeModel cannot be constructed directly; use loadModel()"));
   }
   std::unique_ptr<LoadedModel> loaded(info[0].As<Napi::External<LoadedModel>>().Data());
   thread_ = std::move(loaded->thread);

@@ -77,8 +77,8 @@ Napi::Promise Schedule(Napi::Env env, te::InferenceThread& thread,
   PendingCall* raw_call = call.get();
   const bool queued = thread.Post([raw_call, settle, gate](bool cancelled) mutable {
     if (cancelled) {
-      raw_call->error = te::Error(ErrorCode::kDisposed,
-                                  "the model was disposed before this call ran");
+      raw_call->error =
+          te::Error(ErrorCode::kDisposed, "the model was disposed before this call ran");
     } else {
       RunWork(*raw_call);
     }

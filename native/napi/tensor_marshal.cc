@@ -16,9 +16,9 @@ Error BadInput(const std::string& message) { return Error(ErrorCode::kBadInput, 
 std::vector<int64_t> ReadDims(Napi::Value dims) {
   if (!dims.IsArray() || dims.As<Napi::Array>().Length() != 2) {
     throw BadInput("forward: dims must be [batch, seq], an array of 2 positive integers; got " +
-                   (dims.IsArray() ? "an array of length " +
-                                         std::to_string(dims.As<Napi::Array>().Length())
-                                   : DescribeJsValue(dims)));
+                   (dims.IsArray()
+                        ? "an array of length " + std::to_string(dims.As<Napi::Array>().Length())
+                        : DescribeJsValue(dims)));
   }
   std::vector<int64_t> result;
   auto array = dims.As<Napi::Array>();
@@ -38,8 +38,10 @@ std::vector<int64_t> ReadDims(Napi::Value dims) {
 
 MarshalledInputs WrapInputs(Napi::Value inputs, Napi::Value dims) {
   if (!inputs.IsObject() || inputs.IsArray() || inputs.IsTypedArray() || inputs.IsFunction()) {
-    throw BadInput("forward: inputs must be an object of typed arrays keyed by input name "
-                   "({ input_ids, attention_mask }); got " + DescribeJsValue(inputs));
+    throw BadInput(
+        "forward: inputs must be an object of typed arrays keyed by input name "
+        "({ input_ids, attention_mask }); got " +
+        DescribeJsValue(inputs));
   }
   const std::vector<int64_t> shape = ReadDims(dims);
   const int64_t expected_length = shape[0] * shape[1];
@@ -80,15 +82,16 @@ Napi::Object ExposeOutputs(Napi::Env env, const std::vector<te::NamedTensor>& ou
   for (const auto& output : outputs) {
     const at::Tensor& tensor = output.tensor;
     const size_t bytes = static_cast<size_t>(tensor.numel()) * sizeof(float);
-    Napi::ArrayBuffer buffer =
-        bytes == 0 ? Napi::ArrayBuffer::New(env, 0)
-                   : Napi::ArrayBuffer::New(
-                         env, tensor.data_ptr<float>(), bytes,
-                         [](Napi::Env, void*, at::Tensor* owner) { delete owner; },
-                         new at::Tensor(tensor));
+    Napi::ArrayBuffer buffer = bytes == 0
+                                   ? Napi::ArrayBuffer::New(env, 0)
+                                   : Napi::ArrayBuffer::New(
+                                         env, tensor.data_ptr<float>(), bytes,
+                                         [](Napi::Env, void*, at::Tensor* owner) { delete owner; },
+                                         new at::Tensor(tensor));
     Napi::Array dims = Napi::Array::New(env, tensor.dim());
     for (int64_t d = 0; d < tensor.dim(); ++d) {
-      dims.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(tensor.size(d))));
+      dims.Set(static_cast<uint32_t>(d),
+               Napi::Number::New(env, static_cast<double>(tensor.size(d))));
     }
     Napi::Object entry = Napi::Object::New(env);
     entry.Set("data", Napi::Float32Array::New(env, static_cast<size_t>(tensor.numel()), buffer, 0));
