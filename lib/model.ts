@@ -2,8 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NativeModel } from '../binding';
-import { fromNativeError } from './errors';
+import { padSequences } from './batching';
+import { TorchEncodersError, fromNativeError } from './errors';
+import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
 import { native } from './native';
+import { TextTokenizer, type Encoding } from './tokenizer';
+import { badInput } from './validate';
 
 /** 'cpu', 'cuda', 'cuda:N', or 'auto': CUDA when usable, else CPU. */
 export type Device = 'cpu' | 'cuda' | 'auto' | `cuda:${number}`;
@@ -23,7 +27,25 @@ export interface ModelLoadOptions {
    * output_0..n for a tuple or a single tensor.
    */
   outputNames?: string[];
+  /**
+   * Longest token sequence the tokenizer produces (special tokens included). Default: the
+   * tokenizer's model_max_length, capped by the model's position embeddings.
+   */
+  maxLength?: number;
 }
+
+/** Texts or text pairs tokenized and padded into the model's inputs. */
+export interface EncodedBatch {
+  inputs: ForwardInputs;
+  dims: [number, number];
+  /** Per input: ids, offsets, word ids, ... before padding. */
+  encodings: Encoding[];
+}
+
+/** A text, or a text pair (a question and its context, a premise and a hypothesis, ...). */
+export type TextInput = string | { text: string; textPair: string };
+
+const TOKENIZER_FILES = 'tokenizer.json (or vocab.txt, or vocab.json + merges.txt)';
 
 /** Token ids, masks or type ids, row-major [batch, seq]. Int32 is widened to int64 once. */
 export type TokenTensor = BigInt64Array | Int32Array;
@@ -42,31 +64,131 @@ export interface Tensor {
   dims: number[];
 }
 
-/** A TorchScript encoder on one device, with its own inference thread. */
+/** Turns a TextInput into the tokenizer's string | [text, pair] form, checking its type. */
+export function toTokenizerInput(input: TextInput, index = 0): string | [string, string] {
+  if (typeof input === 'string') return input;
+  if (
+    typeof input === 'object' &&
+    input !== null &&
+    typeof input.text === 'string' &&
+    typeof input.textPair === 'string'
+  ) {
+    return [input.text, input.textPair];
+  }
+  throw badInput('encode', `inputs[${index}]`, 'a string or { text, textPair } of strings', input);
+}
+
+interface ModelDirectory {
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+}
+
+function missingDirectoryFiles(dir: string): string[] {
+  const has = (file: string) => fs.existsSync(path.join(dir, file));
+  const missing = ['model.pt', 'config.json'].filter((file) => !has(file));
+  if (!has('tokenizer.json') && !has('vocab.txt') && !(has('vocab.json') && has('merges.txt'))) {
+    missing.push(TOKENIZER_FILES);
+  }
+  return missing;
+}
+
+async function openDirectory(dir: string, maxLength: number | undefined): Promise<ModelDirectory> {
+  const missing = missingDirectoryFiles(dir);
+  if (missing.length > 0) {
+    throw new TorchEncodersError(
+      'E_MODEL_NOT_FOUND',
+      `model directory '${dir}' is missing ${missing.join(', ')}`,
+    );
+  }
+  const config = readModelConfig(dir);
+  const modelLimit = maxSequenceLength(config);
+  if (maxLength !== undefined && modelLimit !== undefined && maxLength > modelLimit) {
+    throw badInput(
+      'Model.load',
+      'options.maxLength',
+      `at most ${modelLimit} (the model's position embeddings)`,
+      maxLength,
+    );
+  }
+  const tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength });
+  if (maxLength === undefined && modelLimit !== undefined && tokenizer.maxLength > modelLimit) {
+    return { config, tokenizer: await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit }) };
+  }
+  return { config, tokenizer };
+}
+
+/**
+ * A TorchScript encoder on one device, with its own inference thread. Loaded from a model
+ * directory it also has its config and tokenizer, and can encode text.
+ */
 export class Model {
   readonly #native: NativeModel;
+  readonly #directory: ModelDirectory | undefined;
 
-  private constructor(handle: NativeModel) {
+  private constructor(handle: NativeModel, directory: ModelDirectory | undefined) {
     this.#native = handle;
+    this.#directory = directory;
   }
 
   /**
-   * Loads `modelPath`: a TorchScript file, or a model directory holding model.pt. Rejects with
-   * E_MODEL_NOT_FOUND, E_MODEL_LOAD, E_BAD_INPUT or E_DEVICE_UNAVAILABLE.
+   * Loads `modelPath`: a Hugging Face-style model directory (model.pt, config.json and a
+   * tokenizer), or a bare TorchScript file (forward only). Rejects with E_MODEL_NOT_FOUND,
+   * E_MODEL_LOAD, E_BAD_INPUT or E_DEVICE_UNAVAILABLE.
    */
   static async load(modelPath: string, options: ModelLoadOptions = {}): Promise<Model> {
     const callSite: { stack?: string } = {};
     Error.captureStackTrace(callSite, Model.load);
-    const file =
-      typeof modelPath === 'string' && fs.statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()
-        ? path.join(modelPath, 'model.pt')
-        : modelPath;
-    const nativeOptions = { threads: os.availableParallelism(), ...options };
+    const isDirectory =
+      typeof modelPath === 'string' &&
+      fs.statSync(modelPath, { throwIfNoEntry: false })?.isDirectory() === true;
+    const { maxLength, ...nativeOptions } = options;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
+      throw badInput('Model.load', 'options.maxLength', 'an integer >= 2', maxLength);
+    }
+    const directory = isDirectory ? openDirectory(modelPath, maxLength) : Promise.resolve(undefined);
+    const file = isDirectory ? path.join(modelPath, 'model.pt') : modelPath;
+    // Check the directory first: its error names every missing file at once.
+    const opened = await directory;
     try {
-      return new Model(await native().loadModel(file, nativeOptions));
+      const handle = await native().loadModel(file, { threads: os.availableParallelism(), ...nativeOptions });
+      return new Model(handle, opened);
     } catch (error) {
       throw fromNativeError(error, callSite);
     }
+  }
+
+  /** The model directory's config.json, as read. Undefined for a bare TorchScript file. */
+  get config(): ModelConfig | undefined {
+    return this.#directory?.config;
+  }
+
+  /** The model directory's tokenizer. Undefined for a bare TorchScript file. */
+  get tokenizer(): TextTokenizer | undefined {
+    return this.#directory?.tokenizer;
+  }
+
+  /**
+   * Tokenizes texts or [text, textPair] pairs (truncated to maxLength, special tokens kept) and
+   * pads them into the model's inputs, ready for forward().
+   */
+  async encode(
+    texts: TextInput | readonly TextInput[],
+    options: { maxLength?: number; truncation?: 'longest_first' | 'only_first' | 'only_second' } = {},
+  ): Promise<EncodedBatch> {
+    const directory = this.#directory;
+    if (directory === undefined) {
+      throw new TorchEncodersError(
+        'E_BAD_INPUT',
+        'encode: this model was loaded from a bare TorchScript file; load its model directory (model.pt, config.json, tokenizer) to encode text',
+      );
+    }
+    const list = Array.isArray(texts) ? (texts as readonly TextInput[]) : [texts as TextInput];
+    const encodings = await directory.tokenizer.encodeBatch(
+      list.map((input, index) => toTokenizerInput(input, index)),
+      options,
+    );
+    const { inputs, dims } = padSequences(encodings, directory.tokenizer.padTokenId, this.inputNames);
+    return { inputs, dims, encodings };
   }
 
   /**

@@ -4,22 +4,37 @@ Run from anywhere (Debian's /usr/bin/python3 has torch):
     /usr/bin/python3 tools/make_fixtures.py [--out test/fixtures/generated]
     /usr/bin/python3 tools/make_fixtures.py --bert-base /tmp/bert-base    # BERT-base-shaped model for timing
 
-Each fixture folder holds model.pt (torch.jit.trace of a tools/modeling.py model, random weights), config.json
-(transformers style) and goldens.json. The goldens are computed by loading model.pt back with torch.jit.load, so
-they describe the file the tests load, not the Python module it came from. Every traced model is also run at
-shapes other than its trace example and compared with the eager module; any mismatch exits non-zero.
+Each fixture folder is a complete Hugging Face model directory, usable by this library and by transformers.js:
+    model.pt               torch.jit.trace of a tools/modeling.py model (random weights)
+    config.json            transformers style (model_type, architectures, id2label/label2id, problem_type, ...)
+    tokenizer.json         bert-base-uncased's (BERT folders); RoBERTa folders instead hold vocab.json + merges.txt
+    tokenizer_config.json  model_max_length, special tokens, tokenizer_class
+    onnx/model.onnx        torch.onnx.export (opset 14, dynamic batch and sequence) of the same eager model, with
+                           the input and output names transformers.js expects (BERT folders only)
+    goldens.json           Python torch outputs of model.pt on fixed inputs
+The goldens are computed by loading model.pt back with torch.jit.load, so they describe the file the tests load,
+not the Python module it came from. Every traced model is also run at shapes other than its trace example and
+compared with the eager module; any mismatch exits non-zero. manifest.json lists the folders, their files, input
+names and the ONNX output names that correspond, in order, to goldens.json's outputNames.
+
+Weights: encoder Linear weights use std ENCODER_STD (not BERT's 0.02) so attention really mixes tokens and a
+wrong mask, position or token type shows in the outputs; classifier / qa_outputs weights use HEAD_STD, and
+classifier biases are calibrated so every label wins for some inputs (see calibrate_head).
 
 Output is deterministic (fixed seeds, no clock). The fixture folders return three different TorchScript output
-kinds on purpose, so the tests cover each: base a Dict[str, Tensor], sequence- and token-classification a Tensor,
-question-answering a Tuple[Tensor, Tensor].
+kinds on purpose, so the tests cover each: base a Dict[str, Tensor], sequence- and token-classification (and
+multi-label, regression, roberta-token-classification) a Tensor, question-answering a Tuple[Tensor, Tensor]. BERT
+modules take (input_ids, attention_mask, token_type_ids); the RoBERTa one takes (input_ids, attention_mask).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -28,10 +43,12 @@ import torch
 from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from modeling import EncoderConfig, build_model, input_names, to_hf_config  # noqa: E402
+import modeling  # noqa: E402
+from modeling import EncoderConfig, build_model, to_hf_config  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "test" / "fixtures" / "generated"
+TOKENIZERS = REPO_ROOT / "test" / "fixtures" / "tokenizers"
 
 # vocab_size is bert-base-uncased's, so its real tokenizer.json can drive these models.
 TINY_BERT = {
@@ -44,6 +61,20 @@ TINY_BERT = {
     "max_position_embeddings": 128,
     "type_vocab_size": 2,
 }
+# roberta-base's vocabulary and special ids; positions are numbered from pad_token_id + 1, so 128 usable positions
+# need 130 embeddings (roberta-base itself has 514 for 512 tokens).
+TINY_ROBERTA = {
+    "model_type": "roberta",
+    "vocab_size": 50265,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 130,
+    "type_vocab_size": 1,
+    "layer_norm_eps": 1e-5,
+    "pad_token_id": 1,
+}
 BERT_BASE = {
     "model_type": "bert",
     "vocab_size": 30522,
@@ -54,14 +85,65 @@ BERT_BASE = {
     "max_position_embeddings": 512,
     "type_vocab_size": 2,
 }
+# The longest token sequence each family's fixtures accept (tokenizer_config.json's model_max_length).
+MODEL_MAX_LENGTH = 128
 
 TOLERANCE = 1e-5
 TRACE_SHAPE = (2, 8)
 # Shapes that differ from TRACE_SHAPE in batch and sequence length, so a size baked into the trace shows up.
 CHECK_SHAPES = ((1, 13), (3, 21))
-PAD_ID = 0
+ONNX_OPSET = 14
+
+# Weight scales (see the module docstring). Embeddings keep BERT's 0.02: LayerNorm follows them anyway.
+ENCODER_STD = 0.2
+HEAD_STD = 1.0
+# Last name component of the task heads' final Linear layers (out_proj: RoBERTa's sequence classification head).
+HEAD_NAMES = ("classifier", "qa_outputs", "out_proj")
+CALIBRATION_SEED = 77
+CALIBRATION_SHAPE = (256, 16)
 
 Outputs = Union[Tensor, Tuple[Tensor, ...], Dict[str, Tensor]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What differs between BERT and RoBERTa fixtures: architecture, vocabulary, special ids, tokenizer files."""
+
+    hf: Dict[str, Any]
+    pad_id: int
+    # Ids that real rows start and end with ([CLS]/[SEP], <s>/</s>), and the range random ids are drawn from.
+    bos_id: int
+    eos_id: int
+    random_ids: Tuple[int, int]
+    # Forward arguments of the traced module, in order.
+    inputs: Tuple[str, ...]
+    tokenizer_files: Tuple[str, ...]
+    tokenizer_dir: str
+
+
+BERT = Family(
+    hf=TINY_BERT,
+    pad_id=0,
+    bos_id=101,
+    eos_id=102,
+    # All of [0, vocab): random rows may hold [PAD] or [CLS] mid-row, which a model must take as it comes.
+    random_ids=(0, TINY_BERT["vocab_size"]),
+    inputs=("input_ids", "attention_mask", "token_type_ids"),
+    tokenizer_files=("tokenizer.json",),
+    tokenizer_dir="bert-base-uncased",
+)
+ROBERTA = Family(
+    hf=TINY_ROBERTA,
+    pad_id=1,
+    bos_id=0,
+    eos_id=2,
+    # No special ids (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask> 50264) inside rows: RoBERTa's position ids count the
+    # non-pad tokens, so a stray pad id mid-row would be a different (legal but confusing) input.
+    random_ids=(4, TINY_ROBERTA["vocab_size"] - 1),
+    inputs=("input_ids", "attention_mask"),
+    tokenizer_files=("vocab.json", "merges.txt"),
+    tokenizer_dir="roberta-base",
+)
 
 
 @dataclass(frozen=True)
@@ -71,13 +153,29 @@ class Fixture:
     labels: Optional[List[str]]
     returns: str  # "dict" | "tensor" | "tuple": the TorchScript output kind the tests expect
     seed: int
+    family: Family = BERT
+    problem_type: Optional[str] = None
+    # Names of the ONNX outputs, in the order of goldens.json's outputNames; None: no ONNX export.
+    onnx_outputs: Optional[Tuple[str, ...]] = None
 
 
+NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 FIXTURES = (
-    Fixture("base", "base", None, "dict", seed=1001),
-    Fixture("sequence-classification", "sequence-classification", ["negative", "neutral", "positive"], "tensor", 1002),
-    Fixture("token-classification", "token-classification", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"], "tensor", 1003),
-    Fixture("question-answering", "question-answering", None, "tuple", seed=1004),
+    Fixture("base", "base", None, "dict", seed=1001, onnx_outputs=("last_hidden_state", "pooler_output")),
+    Fixture(
+        "sequence-classification", "sequence-classification", ["negative", "neutral", "positive"], "tensor", 1002,
+        problem_type="single_label_classification", onnx_outputs=("logits",),
+    ),
+    Fixture("token-classification", "token-classification", NER_LABELS, "tensor", 1003, onnx_outputs=("logits",)),
+    Fixture("question-answering", "question-answering", None, "tuple", seed=1004,
+            onnx_outputs=("start_logits", "end_logits")),
+    Fixture(
+        "multi-label-classification", "sequence-classification", ["sports", "politics", "tech", "health"], "tensor",
+        1005, problem_type="multi_label_classification", onnx_outputs=("logits",),
+    ),
+    Fixture("regression", "sequence-classification", ["LABEL_0"], "tensor", 1006, problem_type="regression",
+            onnx_outputs=("logits",)),
+    Fixture("roberta-token-classification", "token-classification", NER_LABELS, "tensor", 1007, family=ROBERTA),
 )
 BASE_OUTPUT_NAMES = ["last_hidden_state", "pooler_output"]
 
@@ -120,18 +218,27 @@ class DictOutputs(nn.Module):
         return dict(zip(self.names, self.model(input_ids, attention_mask, token_type_ids)))
 
 
-def make_inputs(case: Case, generator: torch.Generator) -> Dict[str, Tensor]:
-    """Random ids in [0, vocab) for real tokens; padding gets id 0 ([PAD]), mask 0 and token type 0."""
+def make_inputs(case: Case, generator: torch.Generator, family: Family = BERT) -> Dict[str, Tensor]:
+    """The family's forward inputs for `case`. BERT: random ids in [0, vocab) for real tokens (as they always
+    were); RoBERTa: rows are <s> random-ids </s> (with </s></s> before segment B, as RoBERTa pairs are). Padding
+    gets the pad id, mask 0 and token type 0."""
     batch, seq = case.dims
-    input_ids = torch.randint(0, TINY_BERT["vocab_size"], (batch, seq), generator=generator, dtype=torch.long)
+    input_ids = torch.randint(*family.random_ids, (batch, seq), generator=generator, dtype=torch.long)
     attention_mask = torch.zeros(batch, seq, dtype=torch.long)
     token_type_ids = torch.zeros(batch, seq, dtype=torch.long)
     for row, (length, split) in enumerate(zip(case.lengths, case.splits)):
         attention_mask[row, :length] = 1
-        input_ids[row, length:] = PAD_ID
+        input_ids[row, length:] = family.pad_id
         if split is not None:
             token_type_ids[row, split:length] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+        if family is ROBERTA:
+            input_ids[row, 0] = family.bos_id
+            if length > 1:
+                input_ids[row, length - 1] = family.eos_id
+            if split is not None and split >= 3:
+                input_ids[row, split - 2 : split] = family.eos_id
+    tensors = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+    return {name: tensors[name] for name in family.inputs}
 
 
 def shape_case(batch: int, seq: int) -> Case:
@@ -141,22 +248,56 @@ def shape_case(batch: int, seq: int) -> Case:
     return Case(f"{batch}x{seq}", lengths=lengths, splits=splits, seq=seq)
 
 
-def randomize(model: nn.Module, seed: int, std: float) -> None:
-    """transformers' initialisation plus small random biases and LayerNorm parameters, so no parameter is a
-    constant that would hide a wrong index or a skipped addition."""
+def randomize(model: nn.Module, seed: int, std: float, head_std: Optional[float] = None) -> None:
+    """Random weights with small random biases and LayerNorm parameters, so no parameter is a constant that
+    would hide a wrong index or a skipped addition. Linear weights get `std`, except the task heads'
+    (classifier / qa_outputs) which get `head_std` (default: std); embeddings get transformers' 0.02 at most."""
     torch.manual_seed(seed)
     with torch.no_grad():
-        for module in model.modules():
+        for name, module in model.named_modules():
             if isinstance(module, nn.Linear):
-                module.weight.normal_(0.0, std)
+                is_head = name.split(".")[-1] in HEAD_NAMES
+                module.weight.normal_(0.0, head_std if is_head and head_std is not None else std)
                 module.bias.normal_(0.0, 0.05)
             elif isinstance(module, nn.Embedding):
-                module.weight.normal_(0.0, std)
+                module.weight.normal_(0.0, min(std, 0.02))
                 if module.padding_idx is not None:
                     module.weight[module.padding_idx].zero_()
             elif isinstance(module, nn.LayerNorm):
                 module.weight.normal_(1.0, 0.05)
                 module.bias.normal_(0.0, 0.05)
+
+
+def calibration_inputs(family: Family) -> Dict[str, Tensor]:
+    """Text-like rows: bos, random ids from the family's range, eos; single segment, no padding."""
+    generator = torch.Generator().manual_seed(CALIBRATION_SEED)
+    batch, seq = CALIBRATION_SHAPE
+    ids = torch.randint(max(family.random_ids[0], 1000), family.random_ids[1], (batch, seq), generator=generator)
+    ids[:, 0], ids[:, -1] = family.bos_id, family.eos_id
+    ones, zeros = torch.ones_like(ids), torch.zeros_like(ids)
+    tensors = {"input_ids": ids, "attention_mask": ones, "token_type_ids": zeros}
+    return {name: tensors[name] for name in family.inputs}
+
+
+def calibrate_head(model: nn.Module, family: Family) -> None:
+    """Sets the classifier's bias so that each logit averages 0 over text-like inputs. With random weights one
+    label otherwise tends to win for every input (one direction of the pooled vector dominates), and tests of
+    top-k, label order, thresholds and aggregation need predictions that vary across inputs and tokens."""
+    classifier = getattr(model, "classifier", None)
+    if classifier is None:
+        return
+    if not isinstance(classifier, nn.Linear):  # RoBERTa's sequence head: calibrate its last layer
+        classifier = classifier.out_proj
+    captured: List[Tensor] = []
+    handle = classifier.register_forward_hook(lambda _m, args, _out: captured.append(args[0].detach()))
+    try:
+        with torch.no_grad():
+            model(**calibration_inputs(family))
+    finally:
+        handle.remove()
+    features = captured[0].reshape(-1, classifier.in_features)
+    with torch.no_grad():
+        classifier.bias.copy_(-(features @ classifier.weight.T).mean(0))
 
 
 def named_outputs(result: Outputs) -> List[Tuple[str, Tensor]]:
@@ -184,11 +325,13 @@ def max_abs_diff(a: Outputs, b: Outputs) -> float:
     return max((ta - tb).abs().max().item() for (_, ta), (_, tb) in zip(named_a, named_b))
 
 
-def check_against_eager(label: str, scripted: nn.Module, eager: nn.Module, cases: Sequence[Case]) -> None:
+def check_against_eager(
+    label: str, scripted: nn.Module, eager: nn.Module, cases: Sequence[Case], family: Family
+) -> None:
     """Exits non-zero unless `scripted` matches `eager` within TOLERANCE on every case."""
     generator = torch.Generator().manual_seed(CASES_SEED)
     for case in cases:
-        inputs = make_inputs(case, generator)
+        inputs = make_inputs(case, generator, family)
         with torch.inference_mode():
             try:
                 scripted_outputs = scripted(**inputs)
@@ -203,11 +346,12 @@ def check_against_eager(label: str, scripted: nn.Module, eager: nn.Module, cases
             )
 
 
-def trace(label: str, module: nn.Module, returns_dict: bool) -> torch.jit.ScriptModule:
-    """Traces at TRACE_SHAPE; check_trace re-traces at CHECK_SHAPES and compares graphs and outputs."""
+def trace(label: str, module: nn.Module, returns_dict: bool, family: Family) -> torch.jit.ScriptModule:
+    """Traces at TRACE_SHAPE; check_trace re-traces at CHECK_SHAPES and compares graphs and outputs. The traced
+    forward takes the family's inputs only (RoBERTa: input_ids, attention_mask)."""
     generator = torch.Generator().manual_seed(CASES_SEED)
-    example = make_inputs(shape_case(*TRACE_SHAPE), generator)
-    check_inputs = [tuple(make_inputs(shape_case(*shape), generator).values()) for shape in CHECK_SHAPES]
+    example = make_inputs(shape_case(*TRACE_SHAPE), generator, family)
+    check_inputs = [tuple(make_inputs(shape_case(*shape), generator, family).values()) for shape in CHECK_SHAPES]
     try:
         with torch.no_grad():
             # strict=False is what lets a trace return a dict.
@@ -228,10 +372,48 @@ def trace(label: str, module: nn.Module, returns_dict: bool) -> torch.jit.Script
         )
 
 
-def save_traced(label: str, module: nn.Module, returns_dict: bool, path: Path) -> None:
-    traced = trace(label, module, returns_dict)
-    check_against_eager(f"{label} (traced)", traced, module, [shape_case(*shape) for shape in CHECK_SHAPES])
+def save_traced(label: str, module: nn.Module, returns_dict: bool, path: Path, family: Family = BERT) -> None:
+    traced = trace(label, module, returns_dict, family)
+    check_against_eager(
+        f"{label} (traced)", traced, module, [shape_case(*shape) for shape in CHECK_SHAPES], family
+    )
     torch.jit.save(traced, str(path))
+
+
+def forward_argument_names(module: torch.jit.ScriptModule) -> List[str]:
+    return [argument.name for argument in module.forward.schema.arguments[1:]]  # [0] is self
+
+
+def export_onnx(label: str, model: nn.Module, output_names: Sequence[str], path: Path) -> None:
+    """torch.onnx.export of the eager `model` (the weights model.pt was traced from) with int64 inputs
+    input_ids, attention_mask, token_type_ids and the given output names, batch and sequence dynamic."""
+    generator = torch.Generator().manual_seed(CASES_SEED)
+    example = make_inputs(shape_case(*TRACE_SHAPE), generator, BERT)
+    names = list(example)
+    dynamic_axes: Dict[str, Dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in names}
+    for name in output_names:
+        # Per-token outputs have a sequence axis; pooler_output and sequence-level logits do not.
+        per_token = name in ("last_hidden_state", "start_logits", "end_logits") or (
+            name == "logits" and isinstance(model, modeling.BertForTokenClassification)
+        )
+        dynamic_axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # Export chatter about constant folding and tracer-converted sizes, all expected here.
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                tuple(example.values()),
+                str(path),
+                input_names=names,
+                output_names=list(output_names),
+                dynamic_axes=dynamic_axes,
+                opset_version=ONNX_OPSET,
+                do_constant_folding=True,
+            )
+    if not path.exists() or path.stat().st_size == 0:
+        sys.exit(f"make_fixtures: FAILED: {label}: torch.onnx.export wrote no {path}")
 
 
 def write_json(path: Path, data: Any, indent: Optional[int] = 2) -> None:
@@ -240,15 +422,18 @@ def write_json(path: Path, data: Any, indent: Optional[int] = 2) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def compute_goldens(model_path: Path, eager: nn.Module, returns: str) -> Dict[str, Any]:
+def compute_goldens(model_path: Path, eager: nn.Module, returns: str, family: Family = BERT) -> Dict[str, Any]:
     """Goldens from the saved file itself, run under inference_mode as the addon runs it. Exits non-zero if the
     file's outputs differ from the eager module's or are not of the `returns` kind."""
     loaded = torch.jit.load(str(model_path))
+    arguments = forward_argument_names(loaded)
+    if arguments != list(family.inputs):
+        sys.exit(f"make_fixtures: FAILED: {model_path} takes {arguments}, expected {list(family.inputs)}")
     generator = torch.Generator().manual_seed(CASES_SEED)
     output_names: Optional[List[str]] = None
     cases = []
     for case in CASES:
-        inputs = make_inputs(case, generator)
+        inputs = make_inputs(case, generator, family)
         with torch.inference_mode():
             result = loaded(**inputs)
             diff = max_abs_diff(result, eager(**inputs))
@@ -267,7 +452,70 @@ def compute_goldens(model_path: Path, eager: nn.Module, returns: str) -> Dict[st
             # tolist() yields Python floats holding the exact float32 values; json writes their repr.
             "outputs": {name: {"dims": list(t.shape), "data": t.flatten().tolist()} for name, t in named},
         })
-    return {"inputNames": input_names("bert"), "outputNames": output_names, "cases": cases}
+    return {"inputNames": arguments, "outputNames": output_names, "cases": cases}
+
+
+def special_token(content: str, lstrip: bool = False) -> Dict[str, Any]:
+    return {"content": content, "lstrip": lstrip, "normalized": False, "rstrip": False, "single_word": False,
+            "special": True}
+
+
+def tokenizer_config(family: Family) -> Dict[str, Any]:
+    """tokenizer_config.json as transformers (>= 4.34) writes it for bert-base-uncased / roberta-base, with
+    model_max_length set to what the fixtures' position embeddings allow."""
+    if family is BERT:
+        specials = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
+                    "mask_token": "[MASK]"}
+        return {
+            "added_tokens_decoder": {
+                "0": special_token("[PAD]"),
+                "100": special_token("[UNK]"),
+                "101": special_token("[CLS]"),
+                "102": special_token("[SEP]"),
+                "103": special_token("[MASK]"),
+            },
+            "clean_up_tokenization_spaces": True,
+            **specials,
+            "do_lower_case": True,
+            "model_max_length": MODEL_MAX_LENGTH,
+            "strip_accents": None,
+            "tokenize_chinese_chars": True,
+            "tokenizer_class": "BertTokenizer",
+        }
+    return {
+        "add_prefix_space": False,
+        "added_tokens_decoder": {
+            "0": special_token("<s>"),
+            "1": special_token("<pad>"),
+            "2": special_token("</s>"),
+            "3": special_token("<unk>"),
+            "50264": special_token("<mask>", lstrip=True),
+        },
+        "bos_token": "<s>",
+        "clean_up_tokenization_spaces": True,
+        "cls_token": "<s>",
+        "eos_token": "</s>",
+        "errors": "replace",
+        "mask_token": "<mask>",
+        "model_max_length": MODEL_MAX_LENGTH,
+        "pad_token": "<pad>",
+        "sep_token": "</s>",
+        "tokenizer_class": "RobertaTokenizer",
+        "trim_offsets": True,
+        "unk_token": "<unk>",
+    }
+
+
+def fixture_hf_config(fixture: Fixture, config: EncoderConfig) -> Dict[str, Any]:
+    hf = to_hf_config(config, fixture.task)
+    if fixture.problem_type is not None:
+        hf["problem_type"] = fixture.problem_type
+    elif "problem_type" in hf:
+        del hf["problem_type"]
+    if fixture.family is ROBERTA:
+        hf["bos_token_id"] = ROBERTA.bos_id
+        hf["eos_token_id"] = ROBERTA.eos_id
+    return hf
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -279,24 +527,55 @@ def summary(path: Path, module: nn.Module, extra: str = "") -> str:
     return f"{path}  params={parameter_count(module):,}  size={size_mb:.2f} MB{extra}"
 
 
-def make_fixture(fixture: Fixture, out: Path) -> Dict[str, str]:
-    hf_config: Dict[str, Any] = dict(TINY_BERT)
+def make_fixture(fixture: Fixture, out: Path) -> Dict[str, Any]:
+    family = fixture.family
+    hf_config: Dict[str, Any] = dict(family.hf)
     if fixture.labels is not None:
         hf_config["id2label"] = {str(i): label for i, label in enumerate(fixture.labels)}
     config = EncoderConfig.from_hf(hf_config)
     model = build_model(config, fixture.task)
-    randomize(model, fixture.seed, config.initializer_range)
+    randomize(model, fixture.seed, ENCODER_STD, HEAD_STD)
+    calibrate_head(model, family)
     to_trace = DictOutputs(model, BASE_OUTPUT_NAMES).eval() if fixture.returns == "dict" else model
 
     folder = out / fixture.folder
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)  # no stale files from an earlier layout
+    folder.mkdir(parents=True)
     model_path = folder / "model.pt"
-    save_traced(fixture.folder, to_trace, fixture.returns == "dict", model_path)
-    write_json(folder / "config.json", to_hf_config(config, fixture.task))
-    write_json(folder / "goldens.json", compute_goldens(model_path, to_trace, fixture.returns), indent=None)
+    save_traced(fixture.folder, to_trace, fixture.returns == "dict", model_path, family)
+    write_json(folder / "config.json", fixture_hf_config(fixture, config))
+    for name in family.tokenizer_files:
+        shutil.copyfile(TOKENIZERS / family.tokenizer_dir / name, folder / name)
+    write_json(folder / "tokenizer_config.json", tokenizer_config(family))
+    goldens = compute_goldens(model_path, to_trace, fixture.returns, family)
+    write_json(folder / "goldens.json", goldens, indent=None)
+    onnx: Optional[Dict[str, Any]] = None
+    if fixture.onnx_outputs is not None:
+        onnx_path = folder / "onnx" / "model.onnx"
+        export_onnx(fixture.folder, model, fixture.onnx_outputs, onnx_path)
+        onnx = {
+            "file": "onnx/model.onnx",
+            "opset": ONNX_OPSET,
+            "inputNames": list(BERT.inputs),
+            # outputNames[i] holds what goldens.json calls outputNames[i].
+            "outputNames": list(fixture.onnx_outputs),
+            "goldenOutputNames": goldens["outputNames"],
+        }
     goldens_kb = (folder / "goldens.json").stat().st_size / 1e3
-    print(summary(model_path, model, f"  returns={fixture.returns}  goldens.json={goldens_kb:.0f} kB"))
-    return {"name": fixture.folder, "task": fixture.task, "returns": fixture.returns}
+    onnx_note = f"  onnx={(folder / 'onnx' / 'model.onnx').stat().st_size / 1e6:.2f} MB" if onnx else ""
+    print(summary(model_path, model, f"  returns={fixture.returns}  goldens.json={goldens_kb:.0f} kB{onnx_note}"))
+    return {
+        "name": fixture.folder,
+        "task": fixture.task,
+        "returns": fixture.returns,
+        "modelType": config.model_type,
+        "problemType": fixture.problem_type,
+        "labels": fixture.labels,
+        "inputNames": goldens["inputNames"],
+        "onnx": onnx,
+        "files": sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()),
+    }
 
 
 def make_bert_base(directory: Path) -> None:
@@ -326,6 +605,7 @@ def main() -> None:
     if args.bert_base is not None:
         make_bert_base(args.bert_base)
         return
+    started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     folders = [make_fixture(fixture, args.out) for fixture in FIXTURES]
     write_json(args.out / "manifest.json", {
@@ -333,7 +613,8 @@ def main() -> None:
         "torchVersion": torch.__version__,
         "folders": folders,
     })
-    print(f"{args.out / 'manifest.json'}  torch {torch.__version__}  {len(folders)} fixtures")
+    print(f"{args.out / 'manifest.json'}  torch {torch.__version__}  {len(folders)} fixtures  "
+          f"{time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -72,11 +72,11 @@ describe('BAD CALL: loading', () => {
     );
   });
 
-  it('a directory without model.pt', async () => {
+  it('a directory without model.pt names every missing file', async () => {
     expectError(
       await rejection(Model.load(tmp)),
       'E_MODEL_NOT_FOUND',
-      `load: no readable file at '${path.join(tmp, 'model.pt')}'`,
+      `model directory '${tmp}' is missing model.pt, config.json, tokenizer.json (or vocab.txt, or vocab.json + merges.txt)`,
     );
   });
 

@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import { TorchEncodersError } from './errors';
+import { Model, type ModelLoadOptions } from './model';
+import {
+  FEATURE_EXTRACTION_OPTION_KEYS,
+  createFeatureExtraction,
+  type FeatureExtractionOptions,
+  type FeatureExtractionPipeline,
+} from './tasks/feature-extraction';
+import {
+  QUESTION_ANSWERING_OPTION_KEYS,
+  createQuestionAnswering,
+  type QuestionAnsweringOptions,
+  type QuestionAnsweringPipeline,
+} from './tasks/question-answering';
+import {
+  TEXT_CLASSIFICATION_OPTION_KEYS,
+  createTextClassification,
+  type TextClassificationOptions,
+  type TextClassificationPipeline,
+} from './tasks/text-classification';
+import {
+  TOKEN_CLASSIFICATION_OPTION_KEYS,
+  createTokenClassification,
+  type TokenClassificationOptions,
+  type TokenClassificationPipeline,
+} from './tasks/token-classification';
+import { badInput, checkOptionKeys } from './validate';
+
+export type Task =
+  'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction';
+
+/** Aliases Hugging Face accepts for the same tasks. */
+const TASK_ALIASES: Record<string, Task> = {
+  'text-classification': 'text-classification',
+  'sentiment-analysis': 'text-classification',
+  'token-classification': 'token-classification',
+  ner: 'token-classification',
+  'question-answering': 'question-answering',
+  'feature-extraction': 'feature-extraction',
+  'sentence-embeddings': 'feature-extraction',
+};
+
+const LOAD_OPTION_KEYS = ['device', 'threads', 'optimize', 'outputNames', 'maxLength'] as const;
+
+interface TaskPipelines {
+  'text-classification': [TextClassificationOptions, TextClassificationPipeline];
+  'sentiment-analysis': [TextClassificationOptions, TextClassificationPipeline];
+  'token-classification': [TokenClassificationOptions, TokenClassificationPipeline];
+  ner: [TokenClassificationOptions, TokenClassificationPipeline];
+  'question-answering': [QuestionAnsweringOptions, QuestionAnsweringPipeline];
+  'feature-extraction': [FeatureExtractionOptions, FeatureExtractionPipeline];
+  'sentence-embeddings': [FeatureExtractionOptions, FeatureExtractionPipeline];
+}
+
+const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
+  'text-classification': TEXT_CLASSIFICATION_OPTION_KEYS,
+  'token-classification': TOKEN_CLASSIFICATION_OPTION_KEYS,
+  'question-answering': QUESTION_ANSWERING_OPTION_KEYS,
+  'feature-extraction': FEATURE_EXTRACTION_OPTION_KEYS,
+};
+
+/**
+ * Loads the model directory `modelDir` (model.pt, config.json, tokenizer) for `task` and returns
+ * a callable pipeline. `options` holds load options (device, threads, optimize, maxLength) and the
+ * task's call options, which become its defaults.
+ */
+export async function pipeline<T extends keyof TaskPipelines>(
+  task: T,
+  modelDir: string,
+  options?: ModelLoadOptions & TaskPipelines[T][0],
+): Promise<TaskPipelines[T][1]> {
+  const resolved = typeof task === 'string' ? TASK_ALIASES[task] : undefined;
+  if (resolved === undefined) {
+    throw badInput(
+      'pipeline',
+      'task',
+      `one of ${Object.keys(TASK_ALIASES)
+        .map((t) => `'${t}'`)
+        .join(', ')}`,
+      task,
+    );
+  }
+  if (typeof modelDir !== 'string' || modelDir === '') {
+    throw badInput('pipeline', 'modelDir', 'a non-empty string (a model directory)', modelDir);
+  }
+  if (!fs.statSync(modelDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new TorchEncodersError(
+      'E_MODEL_NOT_FOUND',
+      `pipeline: '${modelDir}' is not a directory; expected a model directory with model.pt, config.json and tokenizer.json`,
+    );
+  }
+  checkOptionKeys('pipeline', options, [...LOAD_OPTION_KEYS, ...TASK_OPTION_KEYS[resolved]]);
+  const { device, threads, optimize, outputNames, maxLength, ...taskOptions } = (options ??
+    {}) as ModelLoadOptions & Record<string, unknown>;
+  const loadOptions = Object.fromEntries(
+    Object.entries({ device, threads, optimize, outputNames, maxLength }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  ) as ModelLoadOptions;
+  const model = await Model.load(modelDir, loadOptions);
+  switch (resolved) {
+    case 'text-classification':
+      return createTextClassification(model, taskOptions) as TaskPipelines[T][1];
+    case 'token-classification':
+      return createTokenClassification(model, taskOptions) as TaskPipelines[T][1];
+    case 'question-answering':
+      return createQuestionAnswering(model, taskOptions) as TaskPipelines[T][1];
+    case 'feature-extraction':
+      return createFeatureExtraction(model, taskOptions) as TaskPipelines[T][1];
+  }
+}

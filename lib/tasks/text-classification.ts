@@ -1,0 +1,111 @@
+import {
+  MICRO_BATCH_OPTION_KEYS,
+  forwardInMicroBatches,
+  resolveMicroBatchOptions,
+  type MicroBatchOptions,
+} from '../batching';
+import { sigmoid, softmax, topK as topKOf } from '../math';
+import type { Model, TextInput } from '../model';
+import { pickOutput } from '../outputs';
+import { badInput, checkOptionKeys, choiceOption, integerOption } from '../validate';
+import { makePipeline, type PipelineHandle } from './callable';
+import { asList } from './inputs';
+
+export type FunctionToApply = 'softmax' | 'sigmoid' | 'none';
+
+export interface TextClassificationOptions extends MicroBatchOptions {
+  /** Labels returned per input, best first. Default: 1. null returns all labels, sorted. */
+  topK?: number | null;
+  /**
+   * Default: Hugging Face's rule from config.json: 'none' for regression; 'sigmoid' for
+   * multi-label or single-output models; else 'softmax'.
+   */
+  functionToApply?: FunctionToApply;
+}
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface TextClassificationPipeline extends PipelineHandle<'text-classification'> {
+  /** Classifies a text or a { text, textPair } pair. */
+  (input: TextInput, options?: TextClassificationOptions): Promise<LabelScore[]>;
+  /** Classifies each input; results in input order. */
+  (inputs: readonly TextInput[], options?: TextClassificationOptions): Promise<LabelScore[][]>;
+}
+
+const TASK = 'text-classification';
+export const TEXT_CLASSIFICATION_OPTION_KEYS = [
+  'topK',
+  'functionToApply',
+  ...MICRO_BATCH_OPTION_KEYS,
+] as const;
+const FUNCTIONS: readonly FunctionToApply[] = ['softmax', 'sigmoid', 'none'];
+
+function checkInput(value: unknown, label: string): TextInput {
+  if (typeof value === 'string') return value;
+  const pair = value as { text?: unknown; textPair?: unknown } | null;
+  if (
+    typeof pair === 'object' &&
+    pair !== null &&
+    typeof pair.text === 'string' &&
+    typeof pair.textPair === 'string'
+  ) {
+    return { text: pair.text, textPair: pair.textPair };
+  }
+  throw badInput(TASK, label, 'a string or { text, textPair } of strings', value);
+}
+
+/** HF's default: regression → none; multi-label or one label → sigmoid; else softmax. */
+export function defaultFunctionToApply(problemType: string | undefined, numLabels: number): FunctionToApply {
+  if (problemType === 'regression') return 'none';
+  if (problemType === 'multi_label_classification' || numLabels === 1) return 'sigmoid';
+  return 'softmax';
+}
+
+function resolveOptions(options: TextClassificationOptions) {
+  checkOptionKeys(TASK, options, TEXT_CLASSIFICATION_OPTION_KEYS);
+  return {
+    topK: options.topK === null ? null : integerOption(TASK, 'topK', options.topK, 1, 1),
+    explicitFunction:
+      options.functionToApply === undefined
+        ? undefined
+        : choiceOption(TASK, 'functionToApply', options.functionToApply, FUNCTIONS, 'softmax'),
+    batching: resolveMicroBatchOptions(TASK, options),
+  };
+}
+
+export function createTextClassification(
+  model: Model,
+  defaults: TextClassificationOptions = {},
+): TextClassificationPipeline {
+  const config = model.config!;
+  const tokenizer = model.tokenizer!;
+  resolveOptions(defaults);
+
+  async function classify(input: TextInput | readonly TextInput[], options: TextClassificationOptions = {}) {
+    checkOptionKeys(TASK, options, TEXT_CLASSIFICATION_OPTION_KEYS);
+    const { topK, explicitFunction, batching } = resolveOptions({ ...defaults, ...options });
+
+    const { items, single } = asList(input, checkInput);
+    const encodings = await tokenizer.encodeBatch(
+      items.map((item): string | [string, string] =>
+        typeof item === 'string' ? item : [item.text, item.textPair],
+      ),
+    );
+    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, batching);
+    const results = rows.map((row) => {
+      const logits = pickOutput(row, ['logits'], 0, TASK).data;
+      const apply = explicitFunction ?? defaultFunctionToApply(config.problemType, logits.length);
+      const scores = apply === 'softmax' ? softmax(logits) : apply === 'sigmoid' ? sigmoid(logits) : logits;
+      return topKOf(scores, topK).map(({ index, value }) => ({
+        label: config.id2label[index] ?? `LABEL_${index}`,
+        score: value,
+      }));
+    });
+    return single ? results[0]! : results;
+  }
+
+  return makePipeline(TASK, model, classify as TextClassificationPipeline);
+}

@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Model, pipeline } from '../../lib';
+import { expectError, rejection } from '../helpers/errors';
+import { FIXTURES } from '../helpers/fixtures';
+
+const CLASSIFIER = path.join(FIXTURES, 'sequence-classification');
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-encoders-pipeline-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('BAD CALL: pipeline()', () => {
+  it('unknown task', async () => {
+    expectError(
+      await rejection(pipeline('summarization' as 'ner', CLASSIFIER)),
+      'E_BAD_INPUT',
+      "pipeline: task must be one of 'text-classification', 'sentiment-analysis', 'token-classification', 'ner', 'question-answering', 'feature-extraction', 'sentence-embeddings'; got the string 'summarization'",
+    );
+  });
+
+  it('a model directory that does not exist', async () => {
+    const missing = path.join(tmp, 'nowhere');
+    expectError(
+      await rejection(pipeline('ner', missing)),
+      'E_MODEL_NOT_FOUND',
+      `pipeline: '${missing}' is not a directory; expected a model directory with model.pt, config.json and tokenizer.json`,
+    );
+  });
+
+  it('an empty model directory names every missing file', async () => {
+    const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
+    expectError(
+      await rejection(pipeline('text-classification', empty)),
+      'E_MODEL_NOT_FOUND',
+      `model directory '${empty}' is missing model.pt, config.json, tokenizer.json (or vocab.txt, or vocab.json + merges.txt)`,
+    );
+  });
+
+  it('a directory with a model but no tokenizer', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'no-tokenizer-'));
+    fs.copyFileSync(path.join(CLASSIFIER, 'model.pt'), path.join(dir, 'model.pt'));
+    fs.copyFileSync(path.join(CLASSIFIER, 'config.json'), path.join(dir, 'config.json'));
+    expectError(
+      await rejection(pipeline('text-classification', dir)),
+      'E_MODEL_NOT_FOUND',
+      `model directory '${dir}' is missing tokenizer.json (or vocab.txt, or vocab.json + merges.txt)`,
+    );
+  });
+
+  it('a config.json without model_type', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'bad-config-'));
+    for (const file of ['model.pt', 'tokenizer.json'])
+      fs.copyFileSync(path.join(CLASSIFIER, file), path.join(dir, file));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id2label: { 0: 'a' } }));
+    expectError(
+      await rejection(pipeline('text-classification', dir)),
+      'E_MODEL_LOAD',
+      `config.json: missing key model_type (for example "bert", "roberta" or "distilbert") (${path.join(dir, 'config.json')})`,
+    );
+  });
+
+  it('options of the wrong type or range, checked when the pipeline is made', async () => {
+    expectError(
+      await rejection(pipeline('text-classification', CLASSIFIER, 'fast' as unknown as object)),
+      'E_BAD_INPUT',
+      "pipeline: options must be an object; got the string 'fast'",
+    );
+    expectError(
+      await rejection(pipeline('text-classification', CLASSIFIER, { topK: -1 })),
+      'E_BAD_INPUT',
+      'text-classification: options.topK must be an integer >= 1; got the number -1',
+    );
+    expectError(
+      await rejection(pipeline('ner', CLASSIFIER, { aggregationStrategy: 'exact' as 'none' })),
+      'E_BAD_INPUT',
+      "token-classification: options.aggregationStrategy must be one of 'none', 'simple', 'first', 'average', 'max'; got the string 'exact'",
+    );
+    expectError(
+      await rejection(pipeline('text-classification', CLASSIFIER, { pooling: 'mean' } as object)),
+      'E_BAD_INPUT',
+      "pipeline: unknown option 'pooling'; known options are 'device', 'threads', 'optimize', 'outputNames', 'maxLength', 'topK', 'functionToApply', 'batchSize', 'maxBatchTokens'",
+    );
+    expectError(
+      await rejection(pipeline('text-classification', CLASSIFIER, { maxLength: 4096 })),
+      'E_BAD_INPUT',
+      "Model.load: options.maxLength must be at most 128 (the model's position embeddings); got the number 4096",
+    );
+  });
+});
+
+describe('manual API', () => {
+  it('Model.load(dir) encodes texts and pairs into padded inputs and runs forward', async () => {
+    await using model = await Model.load(CLASSIFIER);
+    expect(model.config!.modelType).toBe('bert');
+    expect(model.config!.id2label).toEqual(['negative', 'neutral', 'positive']);
+    const batch = await model.encode(['unwanted running', { text: 'the', textPair: 'running' }, '']);
+    // [CLS] unwanted running [SEP] | [CLS] the [SEP] running [SEP] | [CLS] [SEP], padded to 5.
+    expect(batch.dims).toEqual([3, 5]);
+    expect(Array.from(batch.inputs.input_ids, Number)).toEqual([
+      101, 18162, 2770, 102, 0, 101, 1996, 102, 2770, 102, 101, 102, 0, 0, 0,
+    ]);
+    expect(Array.from(batch.inputs.attention_mask!, Number)).toEqual([
+      1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0,
+    ]);
+    expect(Array.from(batch.inputs.token_type_ids!, Number)).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0,
+    ]);
+    const outputs = await model.forward(batch.inputs, batch.dims);
+    expect(outputs.output_0!.dims).toEqual([3, 3]);
+  });
+
+  it('a bare TorchScript file runs forward but cannot encode', async () => {
+    await using model = await Model.load(path.join(CLASSIFIER, 'model.pt'));
+    expect(model.config).toBeUndefined();
+    expectError(
+      await rejection(model.encode('hello')),
+      'E_BAD_INPUT',
+      'encode: this model was loaded from a bare TorchScript file; load its model directory (model.pt, config.json, tokenizer) to encode text',
+    );
+  });
+});
