@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { NativeModel } from '../binding';
 import { padSequences } from './batching';
 import { TorchEncodersError, fromNativeError } from './errors';
+import { readExportMetadata, type ExportMetadata } from './export-metadata';
 import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
 import { native } from './native';
 import { TextTokenizer, type Encoding } from './tokenizer';
@@ -81,6 +82,7 @@ export function toTokenizerInput(input: TextInput, index = 0): string | [string,
 interface ModelDirectory {
   config: ModelConfig;
   tokenizer: TextTokenizer;
+  metadata: ExportMetadata | undefined;
 }
 
 function missingDirectoryFiles(dir: string): string[] {
@@ -101,6 +103,7 @@ async function openDirectory(dir: string, maxLength: number | undefined): Promis
     );
   }
   const config = readModelConfig(dir);
+  const metadata = readExportMetadata(dir);
   const modelLimit = maxSequenceLength(config);
   if (maxLength !== undefined && modelLimit !== undefined && maxLength > modelLimit) {
     throw badInput(
@@ -112,9 +115,9 @@ async function openDirectory(dir: string, maxLength: number | undefined): Promis
   }
   const tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength });
   if (maxLength === undefined && modelLimit !== undefined && tokenizer.maxLength > modelLimit) {
-    return { config, tokenizer: await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit }) };
+    return { config, metadata, tokenizer: await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit }) };
   }
-  return { config, tokenizer };
+  return { config, metadata, tokenizer };
 }
 
 /**
@@ -150,7 +153,13 @@ export class Model {
     // Check the directory first: its error names every missing file at once.
     const opened = await directory;
     try {
-      const handle = await native().loadModel(file, { threads: os.availableParallelism(), ...nativeOptions });
+      // The exporter records the output names, so "logits" or "start_logits" need not be guessed by position.
+      const outputNames = nativeOptions.outputNames ?? opened?.metadata?.outputNames;
+      const handle = await native().loadModel(file, {
+        threads: os.availableParallelism(),
+        ...nativeOptions,
+        ...(outputNames === undefined ? {} : { outputNames }),
+      });
       return new Model(handle, opened);
     } catch (error) {
       throw fromNativeError(error, callSite);
@@ -160,6 +169,11 @@ export class Model {
   /** The model directory's config.json, as read. Undefined for a bare TorchScript file. */
   get config(): ModelConfig | undefined {
     return this.#directory?.config;
+  }
+
+  /** What tools/export.py recorded about model.pt (torch-encoders.json), if the directory has it. */
+  get exportMetadata(): ExportMetadata | undefined {
+    return this.#directory?.metadata;
   }
 
   /** The model directory's tokenizer. Undefined for a bare TorchScript file. */
