@@ -131,8 +131,12 @@ export async function forwardInMicroBatches(
   model: Model,
   sequences: readonly TokenSequence[],
   padTokenId: number,
-  options: MicroBatchOptions = {},
+  options: MicroBatchOptions & {
+    batcher?: { submit(sequences: readonly TokenSequence[]): Promise<RowOutputs[]> };
+  } = {},
 ): Promise<RowOutputs[]> {
+  // With dynamic batching the sequences join those of concurrent calls instead.
+  if (options.batcher !== undefined) return options.batcher.submit(sequences);
   const lengths = sequences.map((s) => s.ids.length);
   const plan = planMicroBatches(lengths, {
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,

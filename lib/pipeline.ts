@@ -25,7 +25,8 @@ import {
   type TokenClassificationOptions,
   type TokenClassificationPipeline,
 } from './tasks/token-classification';
-import { badInput, checkOptionKeys } from './validate';
+import type { DynamicBatchingOptions } from './dynamic-batcher';
+import { badInput, checkOptionKeys, integerOption } from './validate';
 
 export type Task =
   'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction';
@@ -41,7 +42,22 @@ const TASK_ALIASES: Record<string, Task> = {
   'sentence-embeddings': 'feature-extraction',
 };
 
-const LOAD_OPTION_KEYS = ['device', 'threads', 'optimize', 'outputNames', 'maxLength'] as const;
+const LOAD_OPTION_KEYS = [
+  'device',
+  'threads',
+  'optimize',
+  'outputNames',
+  'maxLength',
+  'dynamicBatching',
+] as const;
+
+export interface PipelineOptions extends ModelLoadOptions {
+  /**
+   * Run the rows of concurrent calls together in shared forwards (see DynamicBatchingOptions).
+   * Default: off; true uses the defaults.
+   */
+  dynamicBatching?: boolean | DynamicBatchingOptions;
+}
 
 interface TaskPipelines {
   'text-classification': [TextClassificationOptions, TextClassificationPipeline];
@@ -68,7 +84,7 @@ const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
 export async function pipeline<T extends keyof TaskPipelines>(
   task: T,
   modelDir: string,
-  options?: ModelLoadOptions & TaskPipelines[T][0],
+  options?: PipelineOptions & TaskPipelines[T][0],
 ): Promise<TaskPipelines[T][1]> {
   const resolved = typeof task === 'string' ? TASK_ALIASES[task] : undefined;
   if (resolved === undefined) {
@@ -91,22 +107,56 @@ export async function pipeline<T extends keyof TaskPipelines>(
     );
   }
   checkOptionKeys('pipeline', options, [...LOAD_OPTION_KEYS, ...TASK_OPTION_KEYS[resolved]]);
-  const { device, threads, optimize, outputNames, maxLength, ...taskOptions } = (options ??
-    {}) as ModelLoadOptions & Record<string, unknown>;
+  const { device, threads, optimize, outputNames, maxLength, dynamicBatching, ...taskOptions } = (options ??
+    {}) as PipelineOptions & Record<string, unknown>;
+  const batching = resolveDynamicBatching(dynamicBatching);
   const loadOptions = Object.fromEntries(
     Object.entries({ device, threads, optimize, outputNames, maxLength }).filter(
       ([, value]) => value !== undefined,
     ),
   ) as ModelLoadOptions;
   const model = await Model.load(modelDir, loadOptions);
-  switch (resolved) {
-    case 'text-classification':
-      return createTextClassification(model, taskOptions) as TaskPipelines[T][1];
-    case 'token-classification':
-      return createTokenClassification(model, taskOptions) as TaskPipelines[T][1];
-    case 'question-answering':
-      return createQuestionAnswering(model, taskOptions) as TaskPipelines[T][1];
-    case 'feature-extraction':
-      return createFeatureExtraction(model, taskOptions) as TaskPipelines[T][1];
+  try {
+    return createPipeline(resolved, model, taskOptions, batching) as TaskPipelines[T][1];
+  } catch (error) {
+    // Options are checked when the pipeline is made: do not keep the loaded model behind a throw.
+    await model.dispose();
+    throw error;
   }
+}
+
+function createPipeline(
+  task: Task,
+  model: Model,
+  taskOptions: Record<string, unknown>,
+  batching: DynamicBatchingOptions | undefined,
+) {
+  switch (task) {
+    case 'text-classification':
+      return createTextClassification(model, taskOptions, batching);
+    case 'token-classification':
+      return createTokenClassification(model, taskOptions, batching);
+    case 'question-answering':
+      return createQuestionAnswering(model, taskOptions, batching);
+    case 'feature-extraction':
+      return createFeatureExtraction(model, taskOptions, batching);
+  }
+}
+
+function resolveDynamicBatching(value: unknown): DynamicBatchingOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  checkOptionKeys('pipeline: dynamicBatching', value, ['maxBatchTokens', 'maxBatchSize', 'maxWaitMs']);
+  const options = value as DynamicBatchingOptions;
+  return {
+    maxBatchTokens: integerOption(
+      'pipeline',
+      'dynamicBatching.maxBatchTokens',
+      options.maxBatchTokens,
+      16384,
+      1,
+    ),
+    maxBatchSize: integerOption('pipeline', 'dynamicBatching.maxBatchSize', options.maxBatchSize, 64, 1),
+    maxWaitMs: integerOption('pipeline', 'dynamicBatching.maxWaitMs', options.maxWaitMs, 0, 0, 10_000),
+  };
 }

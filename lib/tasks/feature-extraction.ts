@@ -4,6 +4,7 @@ import {
   resolveMicroBatchOptions,
   type MicroBatchOptions,
 } from '../batching';
+import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model, Tensor } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption } from '../validate';
@@ -63,15 +64,23 @@ function resolveOptions(options: FeatureExtractionOptions) {
 export function createFeatureExtraction(
   model: Model,
   defaults: FeatureExtractionOptions = {},
+  dynamicBatching?: DynamicBatchingOptions,
 ): FeatureExtractionPipeline {
   const tokenizer = model.tokenizer!;
+  const batcher =
+    dynamicBatching === undefined
+      ? undefined
+      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
 
   resolveOptions(defaults);
 
   async function embedList(texts: readonly string[], options: FeatureExtractionOptions): Promise<Tensor[]> {
     const { pooling, normalized, batching } = resolveOptions(options);
     const encodings = await tokenizer.encodeBatch([...texts]);
-    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, batching);
+    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, {
+      ...batching,
+      batcher,
+    });
     return rows.map((row, i) => {
       const hidden = pickOutput(row, ['last_hidden_state'], 0, TASK);
       const tokens = hidden.dims[0] ?? 1;

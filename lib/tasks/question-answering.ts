@@ -5,6 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { TorchEncodersError } from '../errors';
+import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, booleanOption, checkOptionKeys, integerOption } from '../validate';
@@ -102,8 +103,13 @@ function resolveOptions(options: QuestionAnsweringOptions, modelMaxLength: numbe
 export function createQuestionAnswering(
   model: Model,
   defaults: QuestionAnsweringOptions = {},
+  dynamicBatching?: DynamicBatchingOptions,
 ): QuestionAnsweringPipeline {
   const tokenizer = model.tokenizer!;
+  const batcher =
+    dynamicBatching === undefined
+      ? undefined
+      : new DynamicBatcher(model, tokenizer.padTokenId, true, dynamicBatching);
   resolveOptions(defaults, tokenizer.maxLength);
 
   async function answer(
@@ -144,6 +150,7 @@ export function createQuestionAnswering(
     const rows = await forwardInMicroBatches(model, windowsPerInput.flat(), tokenizer.padTokenId, {
       ...batching,
       perTokenScalars: true,
+      batcher,
     });
 
     let next = 0;

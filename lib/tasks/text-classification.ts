@@ -5,6 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { sigmoid, softmax, topK as topKOf } from '../math';
+import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model, TextInput } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, checkOptionKeys, choiceOption, integerOption } from '../validate';
@@ -79,9 +80,14 @@ function resolveOptions(options: TextClassificationOptions) {
 export function createTextClassification(
   model: Model,
   defaults: TextClassificationOptions = {},
+  dynamicBatching?: DynamicBatchingOptions,
 ): TextClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
+  const batcher =
+    dynamicBatching === undefined
+      ? undefined
+      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
   resolveOptions(defaults);
 
   async function classify(input: TextInput | readonly TextInput[], options: TextClassificationOptions = {}) {
@@ -94,7 +100,10 @@ export function createTextClassification(
         typeof item === 'string' ? item : [item.text, item.textPair],
       ),
     );
-    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, batching);
+    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, {
+      ...batching,
+      batcher,
+    });
     const results = rows.map((row) => {
       const logits = pickOutput(row, ['logits'], 0, TASK).data;
       const apply = explicitFunction ?? defaultFunctionToApply(config.problemType, logits.length);

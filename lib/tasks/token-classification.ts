@@ -5,6 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { softmax } from '../math';
+import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model } from '../model';
 import { pickOutput } from '../outputs';
 import type { Encoding } from '../tokenizer';
@@ -100,9 +101,14 @@ function resolveOptions(options: TokenClassificationOptions, maxLength: number) 
 export function createTokenClassification(
   model: Model,
   defaults: TokenClassificationOptions = {},
+  dynamicBatching?: DynamicBatchingOptions,
 ): TokenClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
+  const batcher =
+    dynamicBatching === undefined
+      ? undefined
+      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
   const maxLength = tokenizer.maxLength;
   resolveOptions(defaults, maxLength);
 
@@ -118,7 +124,7 @@ export function createTokenClassification(
       items.map((text) => tokenizer.encodeWithOverflow(text, { maxLength, stride })),
     );
     const flat = windowsPerText.flat();
-    const rows = await forwardInMicroBatches(model, flat, tokenizer.padTokenId, batching);
+    const rows = await forwardInMicroBatches(model, flat, tokenizer.padTokenId, { ...batching, batcher });
 
     let next = 0;
     const results = items.map((text, i) => {

@@ -1,0 +1,111 @@
+import { padSequences, planMicroBatches, splitRows, type RowOutputs, type TokenSequence } from './batching';
+import type { Model } from './model';
+
+export interface DynamicBatchingOptions {
+  /** Most padded tokens (rows × longest row) in one forward. Default: 16384. */
+  maxBatchTokens?: number;
+  /** Most rows in one forward. Default: 64. */
+  maxBatchSize?: number;
+  /**
+   * How long a request may wait for others before a forward starts, when the model is idle.
+   * Default: 0: requests made in the same tick run together, and requests that arrive while a
+   * forward runs are gathered into the next one, so an idle model adds no latency.
+   */
+  maxWaitMs?: number;
+}
+
+interface Pending {
+  sequence: TokenSequence;
+  resolve: (outputs: RowOutputs) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Gathers the sequences of concurrent pipeline calls into shared forwards: the rows of many
+ * single-text requests run as one batch (grouped by length) instead of one forward each.
+ */
+export class DynamicBatcher {
+  readonly #model: Model;
+  readonly #padTokenId: number;
+  readonly #perTokenScalars: boolean;
+  readonly #maxBatchTokens: number;
+  readonly #maxBatchSize: number;
+  readonly #maxWaitMs: number;
+  #queue: Pending[] = [];
+  #forwardsInFlight = 0;
+  #flushScheduled = false;
+
+  constructor(
+    model: Model,
+    padTokenId: number,
+    perTokenScalars: boolean,
+    options: DynamicBatchingOptions = {},
+  ) {
+    this.#model = model;
+    this.#padTokenId = padTokenId;
+    this.#perTokenScalars = perTokenScalars;
+    this.#maxBatchTokens = options.maxBatchTokens ?? 16384;
+    this.#maxBatchSize = options.maxBatchSize ?? 64;
+    this.#maxWaitMs = options.maxWaitMs ?? 0;
+  }
+
+  /** Queues `sequences` and resolves with each one's outputs, in order. */
+  submit(sequences: readonly TokenSequence[]): Promise<RowOutputs[]> {
+    const results = sequences.map(
+      (sequence) =>
+        new Promise<RowOutputs>((resolve, reject) => this.#queue.push({ sequence, resolve, reject })),
+    );
+    this.#schedule();
+    return Promise.all(results);
+  }
+
+  #schedule(): void {
+    // While a forward runs, requests wait for it to finish and then go together.
+    if (this.#forwardsInFlight > 0 || this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    if (this.#maxWaitMs > 0) {
+      setTimeout(() => this.#flush(), this.#maxWaitMs);
+    } else {
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const plan = planMicroBatches(
+      batch.map((p) => p.sequence.ids.length),
+      { batchSize: this.#maxBatchSize, maxBatchTokens: this.#maxBatchTokens },
+    );
+    for (const indices of plan) {
+      const members = indices.map((i) => batch[i]!);
+      this.#forwardsInFlight += 1;
+      this.#run(members).finally(() => {
+        this.#forwardsInFlight -= 1;
+        if (this.#forwardsInFlight === 0 && this.#queue.length > 0) this.#schedule();
+      });
+    }
+  }
+
+  async #run(members: Pending[]): Promise<void> {
+    try {
+      const { inputs, dims } = padSequences(
+        members.map((m) => m.sequence),
+        this.#padTokenId,
+        this.#model.inputNames,
+      );
+      const outputs = await this.#model.forward(inputs, dims);
+      const rows = splitRows(
+        outputs,
+        members.map((m) => m.sequence.ids.length),
+        dims[1],
+        this.#perTokenScalars,
+      );
+      members.forEach((member, k) => member.resolve(rows[k]!));
+    } catch (error) {
+      for (const member of members) member.reject(error);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import * as path from 'node:path';
+import { pipeline } from '../../lib';
+import { expectError, rejection } from '../helpers/errors';
+import { FIXTURES } from '../helpers/fixtures';
+
+const TEXTS = Array.from({ length: 64 }, (_, i) => `request ${i}: ${'some words '.repeat(1 + (i % 9))}`);
+
+describe('dynamic batching', () => {
+  it('runs 64 concurrent single-text calls in far fewer forwards, with results equal to unbatched ones', async () => {
+    await using plain = await pipeline('text-classification', path.join(FIXTURES, 'sequence-classification'));
+    await using batched = await pipeline(
+      'text-classification',
+      path.join(FIXTURES, 'sequence-classification'),
+      {
+        dynamicBatching: { maxBatchTokens: 4096, maxWaitMs: 0 },
+      },
+    );
+    const forwards = jest.spyOn(batched.model, 'forward');
+    const together = await Promise.all(TEXTS.map((text) => batched(text, { topK: null })));
+    expect(forwards.mock.calls.length).toBeLessThan(16);
+    const alone = await Promise.all(TEXTS.map((text) => plain(text, { topK: null })));
+    together.forEach((result, i) => {
+      expect(result.map((r) => r.label)).toEqual(alone[i]!.map((r) => r.label));
+      result.forEach((r, k) => expect(Math.abs(r.score - alone[i]![k]!.score)).toBeLessThanOrEqual(1e-5));
+    });
+  });
+
+  it('works for per-token tasks (QA) and keeps each call its own rows', async () => {
+    await using qa = await pipeline('question-answering', path.join(FIXTURES, 'question-answering'), {
+      dynamicBatching: true,
+    });
+    await using plain = await pipeline('question-answering', path.join(FIXTURES, 'question-answering'));
+    const inputs = TEXTS.slice(0, 12).map((context, i) => ({ question: `which request ${i}?`, context }));
+    const together = await Promise.all(inputs.map((input) => qa(input, { topK: 2 })));
+    const alone = await plain(inputs, { topK: 2 });
+    together.forEach((answers, i) => {
+      expect(answers.map((a) => [a.answer, a.start, a.end])).toEqual(
+        alone[i]!.map((a) => [a.answer, a.start, a.end]),
+      );
+    });
+  });
+
+  it('a failing batch rejects every call in it with the model's error', async () => {
+    await using classify = await pipeline(
+      'text-classification',
+      path.join(FIXTURES, 'sequence-classification'),
+      {
+        dynamicBatching: true,
+      },
+    );
+    await classify.model.dispose();
+    const results = await Promise.all(TEXTS.slice(0, 3).map((text) => rejection(classify(text))));
+    for (const error of results) expectError(error, 'E_DISPOSED', 'forward: the model is disposed');
+  });
+
+  it('BAD CALL: dynamicBatching options', async () => {
+    expectError(
+      await rejection(
+        pipeline('text-classification', path.join(FIXTURES, 'sequence-classification'), {
+          dynamicBatching: { maxWaitMs: -1 },
+        }),
+      ),
+      'E_BAD_INPUT',
+      'pipeline: options.dynamicBatching.maxWaitMs must be an integer from 0 to 10000; got the number -1',
+    );
+  });
+});
