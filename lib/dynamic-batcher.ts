@@ -109,3 +109,14 @@ export class DynamicBatcher {
     }
   }
 }
+
+/** The batcher of a pipeline made with dynamic batching; undefined without it. */
+export function dynamicBatcherFor(
+  model: Model,
+  options: DynamicBatchingOptions | undefined,
+  perTokenScalars: boolean,
+): DynamicBatcher | undefined {
+  return options === undefined
+    ? undefined
+    : new DynamicBatcher(model, model.tokenizer!.padTokenId, perTokenScalars, options);
+}

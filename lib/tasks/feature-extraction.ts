@@ -4,7 +4,7 @@ import {
   resolveMicroBatchOptions,
   type MicroBatchOptions,
 } from '../batching';
-import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model, Tensor } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption } from '../validate';
@@ -67,10 +67,7 @@ export function createFeatureExtraction(
   dynamicBatching?: DynamicBatchingOptions,
 ): FeatureExtractionPipeline {
   const tokenizer = model.tokenizer!;
-  const batcher =
-    dynamicBatching === undefined
-      ? undefined
-      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
+  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
 
   resolveOptions(defaults);
 

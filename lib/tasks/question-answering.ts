@@ -5,7 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { TorchEncodersError } from '../errors';
-import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, booleanOption, checkOptionKeys, integerOption } from '../validate';
@@ -106,10 +106,7 @@ export function createQuestionAnswering(
   dynamicBatching?: DynamicBatchingOptions,
 ): QuestionAnsweringPipeline {
   const tokenizer = model.tokenizer!;
-  const batcher =
-    dynamicBatching === undefined
-      ? undefined
-      : new DynamicBatcher(model, tokenizer.padTokenId, true, dynamicBatching);
+  const batcher = dynamicBatcherFor(model, dynamicBatching, true);
   resolveOptions(defaults, tokenizer.maxLength);
 
   async function answer(

@@ -5,7 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { sigmoid, softmax, topK as topKOf } from '../math';
-import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model, TextInput } from '../model';
 import { pickOutput } from '../outputs';
 import { badInput, checkOptionKeys, choiceOption, integerOption } from '../validate';
@@ -84,10 +84,7 @@ export function createTextClassification(
 ): TextClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
-  const batcher =
-    dynamicBatching === undefined
-      ? undefined
-      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
+  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
   resolveOptions(defaults);
 
   async function classify(input: TextInput | readonly TextInput[], options: TextClassificationOptions = {}) {

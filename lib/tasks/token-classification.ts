@@ -5,7 +5,7 @@ import {
   type MicroBatchOptions,
 } from '../batching';
 import { softmax } from '../math';
-import { DynamicBatcher, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Model } from '../model';
 import { pickOutput } from '../outputs';
 import type { Encoding } from '../tokenizer';
@@ -105,10 +105,7 @@ export function createTokenClassification(
 ): TokenClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
-  const batcher =
-    dynamicBatching === undefined
-      ? undefined
-      : new DynamicBatcher(model, tokenizer.padTokenId, false, dynamicBatching);
+  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
   const maxLength = tokenizer.maxLength;
   resolveOptions(defaults, maxLength);
 

@@ -40,7 +40,7 @@ describe('dynamic batching', () => {
     });
   });
 
-  it('a failing batch rejects every call in it with the model's error', async () => {
+  it('a failing batch rejects every call in it with the model error', async () => {
     await using classify = await pipeline(
       'text-classification',
       path.join(FIXTURES, 'sequence-classification'),
