@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { CliError, fileError } from './errors';
 
 /** One input line and where it came from, for error messages. */
@@ -24,10 +25,12 @@ export interface InputSource {
  * the last line does not start another one.
  */
 export async function* splitLines(stream: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
   let pending = '';
   let first = true;
   for await (const chunk of stream) {
-    let text = pending + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    // A decoder, so that a character split across two buffers is joined, not garbled.
+    let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
     if (first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
@@ -39,6 +42,7 @@ export async function* splitLines(stream: AsyncIterable<string | Buffer>): Async
     }
     pending = text.slice(start);
   }
+  pending += decoder.end();
   if (pending !== '') yield withoutCarriageReturn(pending);
 }
 
@@ -60,7 +64,7 @@ async function countLines(handle: fs.promises.FileHandle): Promise<number> {
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;
-    for (let index = buffer.indexOf(10, 0); index !== -1 && index < bytesRead; ) {
+    for (let index = buffer.indexOf(10, 0); index !== -1 && index < bytesRead;) {
       newlines++;
       index = buffer.indexOf(10, index + 1);
     }
@@ -150,7 +154,8 @@ export function parseQaLine(line: Line, where: string): QaLine {
   }
   for (const key of ['question', 'context'] as const) {
     if (typeof object[key] !== 'string') {
-      const got = object[key] === undefined ? 'missing' : `a ${object[key] === null ? 'null' : typeof object[key]}`;
+      const got =
+        object[key] === undefined ? 'missing' : `a ${object[key] === null ? 'null' : typeof object[key]}`;
       throw new CliError(`${where} line ${line.number}: ${expected}; "${key}" is ${got}`, 1);
     }
   }

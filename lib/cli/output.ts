@@ -7,8 +7,10 @@ import { SingleBar } from 'cli-progress';
  * (model outputs): 0.8060000538825989 prints as 0.806. Other numbers are returned unchanged.
  */
 export function compactFloat(value: number): number {
-  if (!Number.isFinite(value) || Number.isInteger(value) || Math.fround(value) !== value) return value;
-  for (let digits = 1; digits < 9; digits++) {
+  if (!Number.isFinite(value) || Math.fround(value) !== value) return value;
+  // Small integers (offsets, indices) already print in full and short.
+  if (Number.isInteger(value) && Math.abs(value) <= 2 ** 24) return value;
+  for (let digits = 1; digits <= 9; digits++) {
     const shorter = Number(value.toPrecision(digits));
     if (Math.fround(shorter) === value) return shorter;
   }
