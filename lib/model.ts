@@ -152,18 +152,31 @@ export class Model {
     const file = isDirectory ? path.join(modelPath, 'model.pt') : modelPath;
     // Check the directory first: its error names every missing file at once.
     const opened = await directory;
+    // The exporter records the output names, so "logits" or "start_logits" need not be guessed by position.
+    const outputNames = nativeOptions.outputNames ?? opened?.metadata?.outputNames;
+    let handle: NativeModel;
     try {
-      // The exporter records the output names, so "logits" or "start_logits" need not be guessed by position.
-      const outputNames = nativeOptions.outputNames ?? opened?.metadata?.outputNames;
-      const handle = await native().loadModel(file, {
+      handle = await native().loadModel(file, {
         threads: os.availableParallelism(),
         ...nativeOptions,
         ...(outputNames === undefined ? {} : { outputNames }),
       });
-      return new Model(handle, opened);
     } catch (error) {
       throw fromNativeError(error, callSite);
     }
+    const dtype = opened?.metadata?.dtype;
+    const onCuda = handle.device.startsWith('cuda');
+    if ((dtype === 'float16' && !onCuda) || (dtype === 'qint8' && onCuda)) {
+      // Refused here rather than at the first forward, where libtorch's message names a kernel.
+      await handle.dispose();
+      throw new TorchEncodersError(
+        'E_DEVICE_UNAVAILABLE',
+        dtype === 'float16'
+          ? `Model.load: '${modelPath}' holds float16 weights, which libtorch runs on CUDA only; load it with device 'cuda' or export it without --dtype fp16`
+          : `Model.load: '${modelPath}' is quantized to int8, which libtorch runs on the CPU only; load it with device 'cpu' or export it without --quantize`,
+      );
+    }
+    return new Model(handle, opened);
   }
 
   /** The model directory's config.json, as read. Undefined for a bare TorchScript file. */

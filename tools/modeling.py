@@ -15,7 +15,9 @@ and returns, like transformers with return_dict=False:
     token-classification:     logits [batch, seq, num_labels]
     question-answering:       (start_logits, end_logits), each [batch, seq]
 Shapes are taken from tensors at run time, so a torch.jit.trace of these modules runs at any batch and sequence
-length (up to max_position_embeddings).
+length (up to max_position_embeddings). A trace records no device either (position ids are built from the input,
+not with torch.arange(device=...)), so a trace made on the CPU also runs on CUDA; set_mask_dtype prepares a model
+traced in float32 to be cast to float16.
 """
 
 from __future__ import annotations
@@ -287,6 +289,17 @@ def _check_task(task: str) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def sequence_positions(input_ids: Tensor) -> Tensor:
+    """[1, seq] int64 of 0 .. seq-1, on input_ids' device.
+
+    Built from the input by arithmetic (a cumulative sum of ones) rather than with torch.arange(...,
+    device=input_ids.device) or torch.ones_like: torch.jit.trace records the device (and dtype) of factory
+    functions as constants, so a trace made on the CPU would build its position ids on the CPU when run on CUDA
+    and fail there. The values are the same.
+    """
+    return torch.cumsum(input_ids[:1] * 0 + 1, dim=1) - 1
+
+
 class BertEmbeddings(nn.Module):
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
@@ -298,9 +311,9 @@ class BertEmbeddings(nn.Module):
         self.padding_idx = config.pad_token_id
 
     def position_ids(self, input_ids: Tensor) -> Tensor:
-        # arange over the input's size stays dynamic under torch.jit.trace, and needs none of the position_ids
+        # Derived from the input, so it stays dynamic under torch.jit.trace and needs none of the position_ids
         # buffer that transformers keeps (and, in some versions, saves).
-        return torch.arange(input_ids.size(1), dtype=torch.long, device=input_ids.device).unsqueeze(0)
+        return sequence_positions(input_ids)
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor) -> Tensor:
         embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
@@ -417,14 +430,36 @@ class BertPooler(nn.Module):
         return torch.tanh(self.dense(hidden_states[:, 0]))
 
 
-def additive_attention_mask(attention_mask: Tensor, dtype: torch.dtype) -> Tensor:
-    """[batch, seq] of 1 (attend) / 0 (padding) -> [batch, 1, 1, seq] of 0 / dtype's minimum, as transformers."""
-    mask = attention_mask[:, None, None, :].to(dtype)
+def additive_attention_mask(attention_mask: Tensor, dtype: torch.dtype, like: Optional[Tensor] = None) -> Tensor:
+    """[batch, seq] of 1 (attend) / 0 (padding) -> [batch, 1, 1, seq] of 0 / dtype's minimum, as transformers.
+
+    With `like`, the mask takes like's dtype when it runs (type_as, which torch.jit.trace records as such, where
+    it records .to(like) as .to(<device>, <dtype>) constants), and `dtype` only chooses the fill value (see
+    set_mask_dtype).
+    """
+    mask = attention_mask[:, None, None, :]
+    mask = mask.to(dtype) if like is None else mask.type_as(like)
     return (1.0 - mask) * torch.finfo(dtype).min
+
+
+def set_mask_dtype(model: nn.Module, dtype: Optional[torch.dtype]) -> None:
+    """Sets the dtype whose minimum fills masked attention scores in every attention of `model`.
+
+    None (the default) is transformers' rule: the dtype the model runs in. torch.jit.trace records the fill value
+    as a constant, so a model traced in float32 that will run in float16 (tools/export.py --dtype fp16: CPUs have
+    no float16 kernels to trace with) needs float16's minimum: float32's overflows float16 (masked_fill raises,
+    and the additive mask becomes 0 * -inf = NaN). In float32, float16's minimum (-65504) masks just as well:
+    exp(-65504) is 0.
+    """
+    for module in model.modules():
+        if isinstance(module, (BertModel, DistilBertSelfAttention)):
+            module.mask_dtype = dtype
 
 
 class BertModel(nn.Module):
     embeddings_class: Type[BertEmbeddings] = BertEmbeddings
+    # The dtype whose minimum fills masked scores; None: the dtype the model runs in (see set_mask_dtype).
+    mask_dtype: Optional[torch.dtype] = None
 
     def __init__(self, config: EncoderConfig, add_pooling_layer: bool = True) -> None:
         super().__init__()
@@ -437,9 +472,11 @@ class BertModel(nn.Module):
     ) -> Tuple[Tensor, ...]:
         """(last_hidden_state, pooler_output), or (last_hidden_state,) when built without the pooler."""
         if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
+            # Not torch.zeros_like, whose device a trace would record (see sequence_positions).
+            token_type_ids = input_ids * 0
         hidden_states = self.embeddings(input_ids, token_type_ids)
-        hidden_states = self.encoder(hidden_states, additive_attention_mask(attention_mask, hidden_states.dtype))
+        fill_dtype = hidden_states.dtype if self.mask_dtype is None else self.mask_dtype
+        hidden_states = self.encoder(hidden_states, additive_attention_mask(attention_mask, fill_dtype, hidden_states))
         if self.pooler is None:
             return (hidden_states,)
         return hidden_states, self.pooler(hidden_states)
@@ -551,12 +588,15 @@ class DistilBertEmbeddings(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: Tensor) -> Tensor:
-        position_ids = torch.arange(input_ids.size(1), dtype=torch.long, device=input_ids.device).unsqueeze(0)
+        position_ids = sequence_positions(input_ids)
         embeddings = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeddings))
 
 
 class DistilBertSelfAttention(nn.Module):
+    # The dtype whose minimum fills masked scores; None: the dtype the model runs in (see set_mask_dtype).
+    mask_dtype: Optional[torch.dtype] = None
+
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
         self.n_heads = config.num_attention_heads
@@ -576,7 +616,8 @@ class DistilBertSelfAttention(nn.Module):
         key = self.split_heads(self.k_lin(hidden_states))
         value = self.split_heads(self.v_lin(hidden_states))
         scores = torch.matmul(query, key.transpose(2, 3))
-        scores = scores.masked_fill(padding_mask, torch.finfo(scores.dtype).min)
+        fill_dtype = scores.dtype if self.mask_dtype is None else self.mask_dtype
+        scores = scores.masked_fill(padding_mask, torch.finfo(fill_dtype).min)
         weights = self.dropout(torch.softmax(scores, dim=-1))
         context = torch.matmul(weights, value).transpose(1, 2).contiguous()
         return self.out_lin(context.view(context.size(0), -1, self.n_heads * self.dim_per_head))

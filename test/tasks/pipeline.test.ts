@@ -92,6 +92,25 @@ describe('BAD CALL: pipeline()', () => {
   });
 });
 
+describe('BAD CALL: exports for another device', () => {
+  it('a float16 export on the CPU is refused at load, naming the fix', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'fp16-'));
+    for (const file of ['model.pt', 'config.json', 'tokenizer.json']) {
+      fs.copyFileSync(path.join(CLASSIFIER, file), path.join(dir, file));
+    }
+    const metadata = { format: 1, task: 'sequence-classification', torchVersion: '1.13.0', maxLength: 128 };
+    fs.writeFileSync(
+      path.join(dir, 'torch-encoders.json'),
+      JSON.stringify({ ...metadata, inputNames: ['input_ids'], outputNames: ['logits'], dtype: 'float16' }),
+    );
+    expectError(
+      await rejection(Model.load(dir, { device: 'cpu' })),
+      'E_DEVICE_UNAVAILABLE',
+      `Model.load: '${dir}' holds float16 weights, which libtorch runs on CUDA only; load it with device 'cuda' or export it without --dtype fp16`,
+    );
+  });
+});
+
 describe('manual API', () => {
   it('Model.load(dir) encodes texts and pairs into padded inputs and runs forward', async () => {
     await using model = await Model.load(CLASSIFIER);

@@ -12,4 +12,15 @@ describe('Python tools', () => {
     });
     expect(output).toBeDefined();
   }, 120_000);
+
+  // The exporter and its safetensors reader on tiny checkpoints of every model type and head,
+  // int8, fp16, ONNX and every documented error (about 20 s).
+  it('tools/test_export.py passes', () => {
+    const output = execFileSync('/usr/bin/python3', ['tools/test_export.py'], {
+      cwd: path.resolve(__dirname, '../..'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(output).toBeDefined();
+  }, 120_000);
 });
