@@ -461,10 +461,10 @@ embeddings). Exit codes: 0 success, 1 runtime error (model, file, device), 2 usa
         '-a, --aggregation <strategy>',
         "how tokens become entities: 'simple' groups adjacent tokens of one entity; 'first', 'average' and 'max' " +
           "first decide each word's label from its subwords; 'none' gives one result per token. The CLI's default " +
-          "is 'simple', friendlier than the library's 'none'",
+          "is 'first': whole words, never a fragment such as 'fl' of 'flew'",
       )
         .choices(['none', 'simple', 'first', 'average', 'max'])
-        .default('simple'),
+        .default('first'),
     )
     .addHelpText('after', INPUT_HELP)
     .action(ner);

@@ -125,7 +125,7 @@ describe('classify', () => {
 });
 
 /** What the library itself returns for the same inputs: the CLI only passes them through. */
-async function libraryNer(texts: string[], aggregationStrategy: 'none' | 'simple'): Promise<unknown[]> {
+async function libraryNer(texts: string[], aggregationStrategy: 'none' | 'first'): Promise<unknown[]> {
   const ner = await pipeline('ner', TAGGER, { threads: 1, aggregationStrategy });
   try {
     return (await ner(texts)) as unknown[];
@@ -142,7 +142,7 @@ function expectSameJson(actual: unknown, expected: unknown): void {
 }
 
 describe('other tasks', () => {
-  test('ner: entity groups by default (--aggregation simple), as the library gives them', async () => {
+  test('ner: whole-word entity groups by default (--aggregation first), as the library gives them', async () => {
     const texts = ['Angela Merkel visited Washington.', 'Bob lives in Paris'];
     const result = await run(['ner', '--model', TAGGER, ...THREADS, ...texts]);
     expect(result.stderr).toBe('');
@@ -151,7 +151,7 @@ describe('other tasks', () => {
     expect(lines.map((line) => line.text)).toEqual(texts);
     expectSameJson(
       lines.map((line) => line.entities),
-      await libraryNer(texts, 'simple'),
+      await libraryNer(texts, 'first'),
     );
     for (const line of lines) {
       const entities = line.entities as { entityGroup: string; start: number; end: number; word: string }[];
