@@ -42,7 +42,10 @@ module.exports = async function globalSetup() {
   const target = path.join(root, 'test/fixtures/generated');
   const staging = `${target}.${process.pid}.tmp`;
   fs.rmSync(staging, { recursive: true, force: true });
-  execFileSync('/usr/bin/python3', ['tools/make_fixtures.py', '--out', staging], { cwd: root, stdio: 'inherit' });
+  execFileSync('/usr/bin/python3', ['tools/make_fixtures.py', '--out', staging], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   fs.rmSync(target, { recursive: true, force: true });
   try {
     fs.renameSync(staging, target);
