@@ -1,0 +1,130 @@
+"""One benchmark scenario for Python torch (Debian's /usr/bin/python3 + python3-torch 1.13), in a process of its own.
+
+    /usr/bin/python3 bench/contenders/python_torch.py --job JOB.json     (bench/run.js writes the job, reads job.out)
+
+Scenarios:
+  latency  torch.jit.load of the same TorchScript torch-encoders loads, torch.set_num_threads(threads), forwards
+           under torch.inference_mode() with the graph-executor setting the library uses on its inference thread
+           (torch._C._set_graph_executor_optimize(False)) unless job.executorOptimize is true.
+  sgemm    the machine's fp32 matmul peak through libtorch: best of job.repeats torch.mm of two n x n matrices
+           (2 n^3 FLOPs each), with threads intra-op threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+
+def latency_ids(batch: int, seq: int) -> torch.Tensor:
+    """Twin of latencyIds in bench/lib/common.js: the same ids in every contender."""
+    ids = []
+    for b in range(batch):
+        for t in range(seq):
+            i = b * seq + t
+            ids.append(101 if t == 0 else 102 if t == seq - 1 else 1000 + (i * 7919) % 20000)
+    return torch.tensor(ids, dtype=torch.long).reshape(batch, seq)
+
+
+def stats_probe(hidden: torch.Tensor) -> dict:
+    flat = hidden.reshape(-1)
+    width = hidden.shape[-1]
+    return {
+        "first": flat[:4].tolist(),
+        "last": flat[flat.numel() - width : flat.numel() - width + 4].tolist(),
+        "meanAbs": flat.abs().double().mean().item(),
+        "dims": list(hidden.shape),
+    }
+
+
+def blas_library() -> str:
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return "unknown"
+    names = sorted({line.split("/")[-1] for line in maps.splitlines() if "blas" in line.lower() and "/" in line})
+    return ", ".join(names) or "none mapped"
+
+
+def latency(job: dict) -> dict:
+    optimize = bool(job.get("executorOptimize", False))
+    torch._C._set_graph_executor_optimize(optimize)
+    load_start = time.perf_counter()
+    module = torch.jit.load(str(Path(job["modelDir"]) / "model.pt"))
+    module.eval()
+    load_ms = (time.perf_counter() - load_start) * 1000
+    batch, seq = job["batch"], job["seq"]
+    ids = latency_ids(batch, seq)
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    types = torch.zeros(batch, seq, dtype=torch.long)
+    times = []
+    with torch.inference_mode():
+        start = time.perf_counter()
+        outputs = module(ids, mask, types)
+        first_ms = (time.perf_counter() - start) * 1000
+        for i in range(max(0, job["warmup"] - 1) + job["runs"]):
+            start = time.perf_counter()
+            outputs = module(ids, mask, types)
+            elapsed = (time.perf_counter() - start) * 1000
+            if i >= max(0, job["warmup"] - 1):
+                times.append(elapsed)
+    hidden = outputs[0] if isinstance(outputs, (tuple, list)) else (
+        outputs["last_hidden_state"] if isinstance(outputs, dict) else outputs
+    )
+    return {
+        "loadMs": load_ms,
+        "firstMs": first_ms,
+        "timesMs": times,
+        "probe": stats_probe(hidden),
+        "executorOptimize": optimize,
+        "quantizedEngine": torch.backends.quantized.engine,
+    }
+
+
+def sgemm(job: dict) -> dict:
+    n = job["n"]
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=generator)
+    b = torch.randn(n, n, generator=generator)
+    c = torch.empty(n, n)
+    torch.mm(a, b, out=c)  # warm-up: thread pool, BLAS buffers
+    times = []
+    for _ in range(job["repeats"]):
+        start = time.perf_counter()
+        torch.mm(a, b, out=c)
+        times.append((time.perf_counter() - start) * 1000)
+    flops = 2.0 * n**3
+    best = min(times)
+    return {"n": n, "timesMs": times, "bestMs": best, "gflops": flops / (best / 1000) / 1e9, "flops": flops}
+
+
+def main() -> None:
+    if "--job" not in sys.argv:
+        sys.exit("usage: python_torch.py --job JOB.json")
+    job = json.loads(Path(sys.argv[sys.argv.index("--job") + 1]).read_text())
+    torch.set_num_threads(job["threads"])
+    scenario = {"latency": latency, "sgemm": sgemm}.get(job["scenario"])
+    if scenario is None:
+        sys.exit(f"python_torch: unknown scenario {job['scenario']}")
+    result = scenario(job)
+    result.update(
+        {
+            "threads": torch.get_num_threads(),
+            "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "cpuSeconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime
+            + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+            "pid": os.getpid(),
+            "versions": {"torch": torch.__version__, "python": sys.version.split()[0], "blas": blas_library()},
+        }
+    )
+    Path(job["out"]).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

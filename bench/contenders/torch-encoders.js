@@ -1,0 +1,173 @@
+// One benchmark scenario for torch-encoders (fp32 or int8: the job's model directory decides), in a process of its
+// own so that its peak RSS is its own. Uses the compiled library (../../dist/lib): run `npm run build:ts` first.
+//
+//   node bench/contenders/torch-encoders.js --job JOB.json     (bench/run.js writes the job and reads job.out)
+'use strict';
+
+const { Model, pipeline, normalize, libtorchVersion, buildInfo } = require('../../dist/lib');
+// Internal pieces the pipelines use, timed one by one for the Node-side share (not part of the public API).
+const { padSequences, splitRows } = require('../../dist/lib/batching');
+const { pool } = require('../../dist/lib/tasks/pooling');
+const common = require('../lib/common');
+
+const { job, finish } = common.readJob();
+
+function bigints(values) {
+  return BigInt64Array.from(values, (v) => BigInt(v));
+}
+
+async function latency() {
+  const loadStart = performance.now();
+  const model = await Model.load(job.modelDir, { threads: job.threads });
+  const loadMs = performance.now() - loadStart;
+  const { batch, seq } = job;
+  const inputs = {
+    input_ids: bigints(common.latencyIds(batch, seq)),
+    attention_mask: new BigInt64Array(batch * seq).fill(1n),
+    token_type_ids: new BigInt64Array(batch * seq),
+  };
+  let outputs;
+  const firstStart = performance.now();
+  outputs = await model.forward(inputs, [batch, seq]);
+  const firstMs = performance.now() - firstStart;
+  const times = await common.timeRuns(
+    async () => {
+      outputs = await model.forward(inputs, [batch, seq]);
+    },
+    { warmup: Math.max(0, job.warmup - 1), runs: job.runs },
+  );
+  const hidden = outputs.last_hidden_state ?? outputs.output_0;
+  await model.dispose();
+  return { loadMs, firstMs, timesMs: times, probe: common.probe(hidden.data, hidden.dims) };
+}
+
+async function throughput() {
+  const { sentences } = common.loadSentences(job.count);
+  const loadStart = performance.now();
+  const classify = await pipeline('text-classification', job.modelDir, { threads: job.threads });
+  const loadMs = performance.now() - loadStart;
+  await classify(sentences.slice(0, job.warmupCount), { batchSize: job.batchSize });
+  const rounds = [];
+  let results;
+  for (let r = 0; r < job.rounds; r++) {
+    const start = performance.now();
+    results = await classify(sentences, { batchSize: job.batchSize });
+    rounds.push(performance.now() - start);
+  }
+  const encodings = await classify.model.tokenizer.encodeBatch(sentences);
+  const tokens = encodings.map((e) => e.ids.length);
+  await classify.dispose();
+  return {
+    loadMs,
+    roundsMs: rounds,
+    textsPerSecond: rounds.map((ms) => (sentences.length * 1000) / ms),
+    tokenLengths: common.stats(tokens),
+    predictions: results.map((r) => r[0].label),
+  };
+}
+
+async function concurrency() {
+  const { sentences } = common.loadSentences(job.count);
+  const loadStart = performance.now();
+  const classify = await pipeline('text-classification', job.modelDir, {
+    threads: job.threads,
+    ...(job.dynamicBatching ? { dynamicBatching: true } : {}),
+  });
+  const loadMs = performance.now() - loadStart;
+  const latencies = [];
+  const roundsMs = [];
+  for (let r = 0; r < job.warmupRounds + job.rounds; r++) {
+    const start = performance.now();
+    const perRequest = await Promise.all(
+      sentences.map(async (text) => {
+        const issued = performance.now();
+        await classify(text);
+        return performance.now() - issued;
+      }),
+    );
+    const wall = performance.now() - start;
+    if (r >= job.warmupRounds) {
+      latencies.push(...perRequest);
+      roundsMs.push(wall);
+    }
+  }
+  await classify.dispose();
+  return {
+    loadMs,
+    latenciesMs: latencies,
+    roundsMs,
+    requestsPerSecond: roundsMs.map((ms) => (sentences.length * 1000) / ms),
+  };
+}
+
+/**
+ * The Node-side share at b1 x s128, end to end from a string: tokenize (TextTokenizer.encodeBatch), marshal
+ * (padSequences: padding into int64 typed arrays), native forward (Model.forward), post-process (splitRows, mean
+ * pooling, L2 normalisation: what the feature-extraction pipeline does). Timed piece by piece, and the whole
+ * feature-extraction pipeline call on the same text separately.
+ */
+async function breakdown() {
+  const model = await Model.load(job.modelDir, { threads: job.threads });
+  const tokenizer = model.tokenizer;
+  const maxLength = job.seq;
+  // Sentences of the data set joined until the text reaches seq tokens, so that truncation cuts at most a few.
+  const { sentences } = common.loadSentences(200);
+  let text = '';
+  for (const sentence of sentences) {
+    text = text === '' ? sentence : `${text} ${sentence}`;
+    const [encoding] = await tokenizer.encodeBatch([text], { maxLength: 4 * maxLength });
+    if (encoding.ids.length >= maxLength) break;
+  }
+  const [full] = await tokenizer.encodeBatch([text], { maxLength: 4 * maxLength });
+  const parts = { tokenizeMs: [], marshalMs: [], forwardMs: [], postprocessMs: [], sumMs: [] };
+  let dims;
+  const once = async (record) => {
+    const t0 = performance.now();
+    const encodings = await tokenizer.encodeBatch([text], { maxLength });
+    const t1 = performance.now();
+    const padded = padSequences(encodings, tokenizer.padTokenId, model.inputNames);
+    const t2 = performance.now();
+    const outputs = await model.forward(padded.inputs, padded.dims);
+    const t3 = performance.now();
+    const rows = splitRows(outputs, [encodings[0].ids.length], padded.dims[1]);
+    const hidden = rows[0].last_hidden_state ?? Object.values(rows[0])[0];
+    const [vector] = pool(hidden.data, [1, ...hidden.dims], encodings[0].attentionMask, 'mean');
+    normalize(vector);
+    const t4 = performance.now();
+    dims = padded.dims;
+    if (record) {
+      parts.tokenizeMs.push(t1 - t0);
+      parts.marshalMs.push(t2 - t1);
+      parts.forwardMs.push(t3 - t2);
+      parts.postprocessMs.push(t4 - t3);
+      parts.sumMs.push(t4 - t0);
+    }
+  };
+  for (let i = 0; i < job.warmup; i++) await once(false);
+  for (let i = 0; i < job.runs; i++) await once(true);
+  await model.dispose();
+
+  // The public pipeline on the same text, as a user calls it.
+  const embed = await pipeline('feature-extraction', job.modelDir, {
+    threads: job.threads,
+    maxLength,
+    pooling: 'mean',
+    normalize: true,
+  });
+  const pipelineMs = await common.timeRuns(() => embed(text), { warmup: job.warmup, runs: job.runs });
+  await embed.dispose();
+  return { dims, untruncatedTokens: full.ids.length, textLength: text.length, parts, pipelineMs };
+}
+
+const SCENARIOS = { latency, throughput, concurrency, breakdown };
+
+common.runMain(async () => {
+  const run = SCENARIOS[job.scenario];
+  if (run === undefined) throw new Error(`torch-encoders: unknown scenario ${job.scenario}`);
+  const result = await run();
+  const info = buildInfo();
+  finish({
+    ...result,
+    versions: { libtorch: libtorchVersion(), blas: info.blas.name, node: process.version },
+  });
+});

@@ -1,0 +1,179 @@
+// Shared by bench/run.js and the contender processes: inputs, sentences, statistics, result files.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The same deterministic token ids in every contender (bench/contenders/python_torch.py has the twin). */
+function latencyIds(batch, seq) {
+  const ids = new Array(batch * seq);
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < seq; t++) {
+      const i = b * seq + t;
+      ids[i] = t === 0 ? 101 : t === seq - 1 ? 102 : 1000 + ((i * 7919) % 20000);
+    }
+  }
+  return ids;
+}
+
+/** Where the sentiment sentences are: tools/data (the repo's copy) or the shared data set. */
+function sentimentDataDir() {
+  const candidates = [
+    path.join(ROOT, 'tools/data/sentiment-uci'),
+    '/work/shared/data/datasets/sentiment-uci',
+  ];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'imdb_labelled.txt')));
+  if (found === undefined) throw new Error(`no sentiment data set in ${candidates.join(' or ')}`);
+  return found;
+}
+
+/** mulberry32: a small seeded PRNG, so the sample is the same in every process and run. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SENTENCE_SEED = 20261122;
+
+/**
+ * `count` real sentences of mixed length: the 3,000 of UCI's "Sentiment Labelled Sentences" (Amazon, IMDb, Yelp
+ * reviews, 1 to ~70 words), shuffled with a fixed seed; the first `count` of that order.
+ */
+function loadSentences(count) {
+  const dir = sentimentDataDir();
+  const all = [];
+  for (const file of ['amazon_cells_labelled.txt', 'imdb_labelled.txt', 'yelp_labelled.txt']) {
+    for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
+      const tab = line.lastIndexOf('\t');
+      if (tab <= 0) continue;
+      const text = line.slice(0, tab).trim();
+      if (text !== '') all.push(text);
+    }
+  }
+  const random = prng(SENTENCE_SEED);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  if (count > all.length) throw new Error(`asked for ${count} sentences; the data set has ${all.length}`);
+  return { sentences: all.slice(0, count), source: dir };
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Median, p95, min/max and the interquartile range of `values` (linear interpolation between ranks). */
+function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return {
+    n: sorted.length,
+    median: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    q1: quantile(sorted, 0.25),
+    q3: quantile(sorted, 0.75),
+    min: sorted[0] ?? NaN,
+    max: sorted[sorted.length - 1] ?? NaN,
+    mean,
+  };
+}
+
+/** Peak resident set size of this process so far, in MB (getrusage ru_maxrss). */
+function peakRssMb() {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Native shared objects this process has mapped whose path matches `pattern` (e.g. to prove WASM runs alone). */
+function mappedLibraries(pattern) {
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    const found = new Set();
+    for (const line of maps.split('\n')) {
+      const file = line.slice(line.indexOf('/'));
+      if (line.includes('/') && pattern.test(file)) found.add(path.basename(file));
+    }
+    return [...found].sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Reads the job a contender process was given (--job FILE) and returns it with a `finish(result)` writer. */
+function readJob() {
+  const index = process.argv.indexOf('--job');
+  if (index < 0 || process.argv[index + 1] === undefined) {
+    throw new Error(`usage: ${path.basename(process.argv[1])} --job JOB.json`);
+  }
+  const job = JSON.parse(fs.readFileSync(process.argv[index + 1], 'utf8'));
+  const finish = (result) => {
+    const cpu = process.cpuUsage();
+    const full = {
+      ...result,
+      peakRssMb: peakRssMb(),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      pid: process.pid,
+    };
+    fs.writeFileSync(job.out, JSON.stringify(full, null, 2));
+  };
+  return { job, finish };
+}
+
+/** Runs `main` and exits with its outcome; native sessions or worker threads may keep the loop alive. */
+function runMain(main) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`${error && error.stack ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+/** A few values from an output, to compare contenders (same weights and inputs must give the same numbers). */
+function probe(data, dims) {
+  const last = data.length;
+  const width = dims[dims.length - 1] ?? 1;
+  const pick = (start) => Array.from(data.subarray(start, Math.min(start + 4, last)));
+  let sumAbs = 0;
+  for (let i = 0; i < last; i++) sumAbs += Math.abs(data[i]);
+  return { first: pick(0), last: pick(Math.max(0, last - width)), meanAbs: sumAbs / last, dims: [...dims] };
+}
+
+/** Times `fn` `warmup + runs` times; returns the timed runs in ms. */
+async function timeRuns(fn, { warmup, runs }) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+module.exports = {
+  ROOT,
+  latencyIds,
+  loadSentences,
+  stats,
+  peakRssMb,
+  mappedLibraries,
+  readJob,
+  runMain,
+  probe,
+  timeRuns,
+  sentimentDataDir,
+};

@@ -1,0 +1,357 @@
+// Turns a bench/run.js results object into Markdown and a vega-lite chart rendered to SVG by vega (headless
+// View.toSVG(); no hand-written SVG). vega and vega-lite are ESM packages, loaded on demand: without them the
+// Markdown is still written and the chart is skipped with a reason.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const SCENARIOS = {
+  'bert-b1': { title: 'BERT-base, batch 1 x 128 tokens (forward from token ids)', metric: 'latency' },
+  'bert-b8': { title: 'BERT-base, batch 8 x 128 tokens (forward from token ids)', metric: 'latency' },
+  sentiment: { title: 'Demo sentiment model, end to end from strings', metric: 'throughput' },
+  concurrency: { title: 'Concurrent single-text requests (demo sentiment model)', metric: 'concurrency' },
+  diagnostics: { title: 'Diagnostics: BERT-base b1 x 128 under other settings', metric: 'latency' },
+};
+const ORDER = [
+  'torch-encoders',
+  'torch-encoders-int8',
+  'torch-encoders-dynamic-batching',
+  'transformers-js-node',
+  'transformers-js-wasm',
+  'python-torch',
+];
+const COLORS = ['#d62728', '#ff9896', '#e377c2', '#1f77b4', '#aec7e8', '#2ca02c'];
+
+const fmt = (value, digits = 1) =>
+  value === null || value === undefined || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
+const ms = (value) =>
+  value === null || value === undefined ? '-' : value >= 100 ? fmt(value, 0) : fmt(value, 1);
+
+function sortRows(rows) {
+  return [...rows].sort(
+    (a, b) =>
+      Object.keys(SCENARIOS).indexOf(a.scenario) - Object.keys(SCENARIOS).indexOf(b.scenario) ||
+      ORDER.indexOf(a.contender) - ORDER.indexOf(b.contender),
+  );
+}
+
+function contenderLabel(results, row) {
+  const label = results.contenders[row.contender] ?? row.contender;
+  return row.variant ? `${label}, ${row.variant}` : label;
+}
+
+function scenarioCell(row) {
+  if (row.metric === 'latency')
+    return `${row.scenario === 'diagnostics' ? 'diag. ' : ''}b${row.batch}×s${row.seq}`;
+  if (row.metric === 'throughput') return `sentiment, ${row.texts} texts, batch ${row.batchSize}`;
+  return `${row.requests} concurrent requests`;
+}
+
+/** The main table: one line per contender and scenario, all from the same run. */
+function markdownTable(results) {
+  const lines = [
+    '| scenario | contender | median | p95 | spread | throughput | GFLOP/s | peak RSS | speed vs torch-encoders |',
+    '| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of sortRows(results.summary)) {
+    let median = '-';
+    let p95 = '-';
+    let spread = '-';
+    let throughput = '-';
+    if (row.metric === 'latency' || row.metric === 'concurrency') {
+      median = `${ms(row.medianMs)} ms`;
+      p95 = `${ms(row.p95Ms)} ms`;
+      spread = `IQR ${ms(row.q1Ms)}–${ms(row.q3Ms)}, min ${ms(row.minMs)}, max ${ms(row.maxMs)} (n=${row.metric === 'latency' ? row.runs : row.rounds * row.requests})`;
+      throughput =
+        row.metric === 'latency'
+          ? `${fmt(row.sequencesPerSecond, 2)} seq/s`
+          : `${fmt(row.requestsPerSecond, 1)} req/s`;
+    } else if (row.metric === 'throughput') {
+      median = `${ms(row.medianMs)} ms / round`;
+      spread =
+        row.rounds > 1
+          ? `${fmt(row.textsPerSecondMin, 0)}–${fmt(row.textsPerSecondMax, 0)} texts/s (${row.rounds} rounds)`
+          : '1 round';
+      throughput = `${fmt(row.textsPerSecond, 0)} texts/s`;
+    }
+    const gflops = row.gflops === undefined ? '-' : fmt(row.gflops, 1);
+    const speed =
+      row.speedVsTorchEncoders === null || row.contender === 'torch-encoders'
+        ? row.contender === 'torch-encoders'
+          ? '1 (reference)'
+          : '-'
+        : `${fmt(row.speedVsTorchEncoders, 2)}×`;
+    lines.push(
+      `| ${scenarioCell(row)} | ${contenderLabel(results, row)} | ${median} | ${p95} | ${spread} | ${throughput} | ${gflops} | ${fmt(row.peakRssMb, 0)} MB | ${speed} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function nodeShareSection(share) {
+  if (share === null) return [];
+  const pct = (part) => `${fmt((100 * part) / share.sumOfPartsMs, 1)}%`;
+  return [
+    '## Node-side share (torch-encoders, BERT-base b1 × s128, end to end from a string)',
+    '',
+    `Medians of ${share.runs} runs, each piece timed from outside the library in bench/contenders/torch-encoders.js, ` +
+      `on a ${share.textLength}-character text of ${share.untruncatedTokens} tokens truncated to ${share.dims[1]}:`,
+    '',
+    '| piece | median | share of the sum |',
+    '| --- | ---: | ---: |',
+    `| tokenize (TextTokenizer.encodeBatch, HF tokenizers in Rust) | ${fmt(share.tokenizeMs, 2)} ms | ${pct(share.tokenizeMs)} |`,
+    `| marshal (padSequences: padding into int64 typed arrays) | ${fmt(share.marshalMs, 3)} ms | ${pct(share.marshalMs)} |`,
+    `| native forward (Model.forward, libtorch) | ${fmt(share.forwardMs, 1)} ms | ${pct(share.forwardMs)} |`,
+    `| post-process (row split, mean pooling, L2 normalisation) | ${fmt(share.postprocessMs, 2)} ms | ${pct(share.postprocessMs)} |`,
+    `| **sum** | ${fmt(share.sumOfPartsMs, 1)} ms | |`,
+    '',
+    `Non-forward (Node-side) share: **${fmt(100 * share.nonForwardShare, 1)}%** (${fmt(share.nonForwardMs, 2)} ms of ` +
+      `${fmt(share.sumOfPartsMs, 1)} ms). The public feature-extraction pipeline on the same text took ` +
+      `${fmt(share.pipelineMedianMs, 1)} ms (median; p95 ${fmt(share.pipelineP95Ms, 1)} ms): ` +
+      `${fmt(share.pipelineOverheadMs, 2)} ms (${fmt(100 * share.pipelineOverheadShare, 1)}%) beyond the forward.`,
+    '',
+  ];
+}
+
+function markdown(results, svgName) {
+  const m = results.machine;
+  const v = results.versions;
+  const lines = [
+    `# torch-encoders benchmark, ${results.date} (${results.mode} run)`,
+    '',
+    `Machine: ${m.cpuModel}, ${m.logicalCores} logical cores (${m.simd.join(', ') || 'no AVX2/FMA'}), ${m.memoryGb} GB, ${m.os}. ` +
+      `**Every contender runs with ${results.threads} intra-op threads**, each scenario in its own process ` +
+      '(peak RSS = getrusage maxRSS of that process, model load included).',
+    '',
+    `Versions: torch-encoders ${v.torchEncoders} on libtorch ${v.libtorch} (BLAS: ${v.libtorchBlas}); ` +
+      `transformers.js ${v.transformersJs} with onnxruntime-node ${v.onnxruntimeNode} and onnxruntime-web ${v.onnxruntimeWeb}; ` +
+      `Python ${v.python} with torch ${v.pythonTorch} (BLAS: ${v.pythonBlas}); Node ${v.node}.`,
+    '',
+  ];
+  if (results.warnings.length > 0) {
+    lines.push('> **Warnings**', ...results.warnings.map((w) => `> - ${w}`), '');
+  }
+  if (results.failures.length > 0) {
+    lines.push(
+      '> **Failed jobs**',
+      ...results.failures.map((f) => `> - ${f.scenario} / ${f.contender}: ${f.error.split('\n')[0]}`),
+      '',
+    );
+  }
+  if (svgName && results.chart?.svg) lines.push(`![benchmark chart](${svgName})`, '');
+  lines.push('## Results', '', markdownTable(results), '');
+  lines.push(
+    '- **speed vs torch-encoders**: torch-encoders fp32 time ÷ contender time in the same scenario (for throughput, ' +
+      'contender ÷ torch-encoders rate): above 1 the contender is faster, below 1 slower.',
+    `- **${results.models.base.name} rows**: one set of random weights (seed ` +
+      `${results.models.base.weightSeed}, ${(results.models.base.parameters / 1e6).toFixed(1)} M parameters) as TorchScript fp32 ` +
+      '(torch-encoders, Python torch), TorchScript int8 and ONNX opset 14 (transformers.js); the forward of fixed ' +
+      'token ids (no tokenization), warm-up runs excluded. fp32 TorchScript: ' +
+      `${results.models.base.fp32Source ?? 'traced'}; int8: ${results.models.base.int8Source}.`,
+    `- **GFLOP/s**: FLOPs of the forward ÷ median time. ${results.flopsFormula}. int8 rows count the same ` +
+      'FLOPs (fp32-equivalent work).',
+  );
+  if (results.sgemm) {
+    lines.push(
+      `- **sgemm peak of this machine**: ${fmt(results.sgemm.gflops, 1)} GFLOP/s (best of ${results.sgemm.timesMs.length} ` +
+        `${results.sgemm.n}×${results.sgemm.n} fp32 matmuls through libtorch from Python torch, ${results.sgemm.threads} threads).`,
+    );
+  }
+  const sentiment = results.summary.find((r) => r.scenario === 'sentiment' && r.tokenLengths);
+  const classifier = results.models.classifier;
+  lines.push(
+    `- **sentiment rows**: ${classifier.source === 'demo' ? 'the demo model models/sentiment' : classifier.source} ` +
+      `(${classifier.config.num_hidden_layers} layers, ${classifier.config.hidden_size} wide), real sentences from ` +
+      "UCI's Sentiment Labelled Sentences (Amazon, IMDb, Yelp; fixed-seed sample)" +
+      (sentiment
+        ? `, ${sentiment.tokenLengths.min}–${sentiment.tokenLengths.max} tokens (median ${sentiment.tokenLengths.median})`
+        : '') +
+      '. torch-encoders: one `classify(texts, { batchSize: 8 })` call (it sorts by length and pads each batch to its ' +
+      'own longest); transformers.js: `classifier(chunk)` on consecutive chunks of 8 in input order (it pads a call to ' +
+      'its longest member). Both tokenize, run the model and apply softmax + top-1 label.',
+    '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
+      'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
+      'runs one forward per request, queued on the model thread; with it, requests that arrive together share forwards. ' +
+      'transformers.js on onnxruntime-node runs concurrent session.run calls.',
+    '- **WASM** runs no native code: onnxruntime-node and sharp are stubbed out, onnxruntime-web is handed to ' +
+      'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
+    '',
+  );
+  lines.push(...nodeShareSection(results.nodeShare));
+  if (results.agreement.length > 0) {
+    lines.push(
+      '## Same weights, same answers',
+      '',
+      '| scenario | contender | check | ok |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const check of results.agreement) {
+      const what =
+        check.maxAbsDiff !== undefined
+          ? `max abs diff of output probes vs torch-encoders fp32: ${check.maxAbsDiff.toExponential(2)} (tolerance ${check.tolerance})`
+          : `same top label as torch-encoders fp32: ${fmt(100 * check.sameLabelFraction, 1)}%`;
+      lines.push(
+        `| ${check.scenario} | ${results.contenders[check.contender]} | ${what} | ${check.ok ? 'yes' : '**NO**'} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push(
+    `Raw figures (every timed run, machine info, model preparation): ${results.date}${results.mode === 'full' ? '' : `-${results.mode}`}.json. ` +
+      `Made by \`node bench/run.js${results.mode === 'full' ? '' : ` --${results.mode}`}\`.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Chart
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One bar per contender and scenario: the scenario's headline figure with its spread. */
+function chartRows(results) {
+  const rows = [];
+  for (const row of sortRows(results.summary)) {
+    if (row.scenario === 'diagnostics') continue;
+    const label = contenderLabel(results, row);
+    if (row.metric === 'latency') {
+      rows.push({
+        panel: `${SCENARIOS[row.scenario].title}: median latency, ms (lower is better; whisker: IQR)`,
+        contender: label,
+        value: row.medianMs,
+        lo: row.q1Ms,
+        hi: row.q3Ms,
+        text: `${ms(row.medianMs)} ms`,
+      });
+    } else if (row.metric === 'throughput') {
+      rows.push({
+        panel: `${SCENARIOS[row.scenario].title}: texts/s (higher is better; whisker: min-max of rounds)`,
+        contender: label,
+        value: row.textsPerSecond,
+        lo: row.textsPerSecondMin,
+        hi: row.textsPerSecondMax,
+        text: `${fmt(row.textsPerSecond, 0)}/s`,
+      });
+    } else {
+      rows.push({
+        panel: `${row.requests} ${SCENARIOS[row.scenario].title.toLowerCase()}: requests/s (higher is better)`,
+        contender: label,
+        value: row.requestsPerSecond,
+        lo: row.requestsPerSecond,
+        hi: row.requestsPerSecond,
+        text: `${fmt(row.requestsPerSecond, 1)}/s, p95 ${ms(row.p95Ms)} ms`,
+      });
+    }
+  }
+  return rows;
+}
+
+function chartSpec(results) {
+  const data = chartRows(results);
+  const contenders = [...new Set(data.map((d) => d.contender))];
+  const colorOf = (label) => {
+    const id = Object.entries(results.contenders).find(([, l]) => label.startsWith(l))?.[0];
+    return COLORS[Math.max(0, ORDER.indexOf(id))];
+  };
+  const y = { field: 'contender', type: 'nominal', sort: contenders, title: null, axis: { labelLimit: 320 } };
+  const m = results.machine;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `torch-encoders benchmark (${results.date}, ${results.mode} run)`,
+      subtitle: `${m.cpuModel}, ${m.logicalCores} cores, ${results.threads} threads for every contender`,
+      anchor: 'start',
+    },
+    data: { values: data },
+    facet: {
+      row: {
+        field: 'panel',
+        type: 'nominal',
+        sort: [...new Set(data.map((d) => d.panel))],
+        title: null,
+        header: {
+          labelAngle: 0,
+          labelOrient: 'top',
+          labelAnchor: 'start',
+          labelFontWeight: 'bold',
+          labelLimit: 700,
+        },
+      },
+    },
+    spec: {
+      width: 380,
+      height: { step: 20 },
+      layer: [
+        {
+          mark: { type: 'bar', height: { band: 0.8 } },
+          encoding: {
+            y,
+            x: { field: 'value', type: 'quantitative', title: null },
+            color: {
+              field: 'contender',
+              type: 'nominal',
+              legend: null,
+              scale: { domain: contenders, range: contenders.map(colorOf) },
+            },
+          },
+        },
+        {
+          mark: { type: 'rule', color: '#333' },
+          encoding: { y, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } },
+        },
+        {
+          mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
+          encoding: { y, x: { field: 'hi', type: 'quantitative' }, text: { field: 'text' } },
+        },
+      ],
+    },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    config: { view: { stroke: null }, font: 'sans-serif' },
+  };
+}
+
+/** Renders the chart to `file` with vega-lite + vega. Returns { svg: file | null, spec, reason? }. */
+async function writeChart(results, file) {
+  const spec = chartSpec(results);
+  let vega;
+  let vegaLite;
+  try {
+    vegaLite = await import('vega-lite');
+    vega = await import('vega');
+  } catch (error) {
+    return {
+      svg: null,
+      spec,
+      reason: `vega / vega-lite not installed (${error.code ?? error.message}); add them as devDependencies to render`,
+    };
+  }
+  const compile = vegaLite.compile ?? vegaLite.default?.compile;
+  const { View, parse } = vega.View ? vega : vega.default;
+  const compiled = compile(spec).spec;
+  const view = new View(parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, svg);
+  return { svg: path.basename(file), spec };
+}
+
+/**
+ * Writes `value` as JSON, formatted by the project's Prettier when it is installed (a devDependency), so that
+ * `prettier --check .` accepts committed results; plain JSON.stringify otherwise.
+ */
+async function writeJson(file, value) {
+  let text = JSON.stringify(value, null, 2) + '\n';
+  try {
+    const prettier = require('prettier');
+    const config = (await prettier.resolveConfig(file)) ?? {};
+    text = await prettier.format(text, { ...config, filepath: file });
+  } catch {
+    // Prettier missing: unformatted JSON is still valid JSON.
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+module.exports = { markdown, markdownTable, writeChart, chartSpec, writeJson };

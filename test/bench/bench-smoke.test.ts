@@ -1,0 +1,133 @@
+// The benchmark harness end to end in its smoke mode: tiny random-weight models, one or two iterations per
+// contender, every contender and scenario in its own process. Checks that it completes and writes the report files
+// with the expected structure; it asserts nothing about speed (timings on a shared test machine mean nothing).
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TIMEOUT_MS = 150_000;
+
+interface SummaryRow {
+  scenario: string;
+  contender: string;
+  metric: 'latency' | 'throughput' | 'concurrency';
+  peakRssMb: number;
+  medianMs?: number;
+  textsPerSecond?: number;
+  requestsPerSecond?: number;
+  speedVsTorchEncoders: number | null;
+}
+
+function run(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bench/run.js'), ...args],
+      { cwd: ROOT, timeout: TIMEOUT_MS - 10_000, maxBuffer: 32 * 2 ** 20 },
+      (error, _stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stderr });
+      },
+    );
+  });
+}
+
+describe('bench/run.js --smoke', () => {
+  let out: string;
+  let results: Record<string, unknown> & { summary: SummaryRow[] };
+  let stem: string;
+
+  beforeAll(async () => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+    const { code, stderr } = await run(['--smoke', '--out', out]);
+    if (code !== 0) throw new Error(`bench/run.js --smoke exited ${code}:\n${stderr.slice(-4000)}`);
+    const json = fs.readdirSync(out).find((file) => file.endsWith('-smoke.json'));
+    if (json === undefined) throw new Error(`no *-smoke.json in ${out}: ${fs.readdirSync(out).join(', ')}`);
+    stem = path.join(out, json.replace(/\.json$/, ''));
+    results = JSON.parse(fs.readFileSync(`${stem}.json`, 'utf8'));
+  }, TIMEOUT_MS);
+
+  afterAll(() => {
+    if (out !== undefined) fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('writes valid JSON with the machine, versions and every section', () => {
+    expect(results).toMatchObject({
+      schema: 1,
+      mode: 'smoke',
+      threads: 2,
+      machine: { cpuModel: expect.any(String), logicalCores: expect.any(Number), threads: 2 },
+      versions: {
+        node: process.version,
+        libtorch: expect.any(String),
+        onnxruntimeNode: expect.any(String),
+        onnxruntimeWeb: expect.any(String),
+        pythonTorch: expect.any(String),
+      },
+      flopsFormula: expect.any(String),
+      sgemm: { n: expect.any(Number), gflops: expect.any(Number) },
+      nodeShare: {
+        tokenizeMs: expect.any(Number),
+        marshalMs: expect.any(Number),
+        forwardMs: expect.any(Number),
+        postprocessMs: expect.any(Number),
+        nonForwardShare: expect.any(Number),
+      },
+      failures: [],
+    });
+    expect(results.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(Array.isArray(results.runs)).toBe(true);
+  });
+
+  it('has a summary row for every contender of every scenario', () => {
+    const keys = results.summary.map((row) => `${row.scenario}/${row.contender}`).sort();
+    expect(keys).toEqual(
+      [
+        'bert-b1/python-torch',
+        'bert-b1/torch-encoders',
+        'bert-b1/torch-encoders-int8',
+        'bert-b1/transformers-js-node',
+        'bert-b1/transformers-js-wasm',
+        'concurrency/torch-encoders',
+        'concurrency/torch-encoders-dynamic-batching',
+        'concurrency/transformers-js-node',
+        'sentiment/torch-encoders',
+        'sentiment/torch-encoders-int8',
+        'sentiment/transformers-js-node',
+        'sentiment/transformers-js-wasm',
+      ].sort(),
+    );
+    for (const row of results.summary) {
+      expect(row.peakRssMb).toBeGreaterThan(0);
+      const figure =
+        row.metric === 'latency'
+          ? row.medianMs
+          : row.metric === 'throughput'
+            ? row.textsPerSecond
+            : row.requestsPerSecond;
+      expect(Number.isFinite(figure)).toBe(true);
+      expect(row).toHaveProperty('speedVsTorchEncoders');
+    }
+  });
+
+  it('ran the same weights in every fp32 contender (outputs agree)', () => {
+    const checks = results.agreement as Array<{ contender: string; ok: boolean }>;
+    const fp32 = checks.filter((check) => !check.contender.endsWith('int8'));
+    expect(fp32.length).toBeGreaterThan(0);
+    expect(fp32.filter((check) => !check.ok)).toEqual([]);
+  });
+
+  it('writes the Markdown report, and the chart when vega is installed', () => {
+    const markdown = fs.readFileSync(`${stem}.md`, 'utf8');
+    expect(markdown).toContain('| scenario | contender | median | p95 |');
+    expect(markdown).toContain('Node-side share');
+    const chart = results.chart as { svg: string | null; reason?: string };
+    if (chart.svg !== null) {
+      expect(fs.readFileSync(path.join(out, chart.svg), 'utf8')).toMatch(/^<svg/);
+    } else {
+      expect(chart.reason).toMatch(/vega/);
+    }
+  });
+});
