@@ -13,7 +13,9 @@ const binding = require(workerData.addon);
   const inputs = { input_ids: new BigInt64Array(n * 32).fill(1000n), attention_mask: new BigInt64Array(n * 32).fill(1n) };
   const first = await model.forward(inputs, [n, 32]);
   parentPort.postMessage({ dims: first.output_0.dims });
-  for (let i = 0; i < 50; i++) model.forward(inputs, [n, 32]).catch(() => {});
+  for (let i = 0; i < 200; i++) model.forward(inputs, [n, 32]).catch(() => {});
+  // Only terminate() ends this worker, whether or not the queue has drained by then.
+  setInterval(() => {}, 1000);
   parentPort.postMessage('busy');
 })();
 `;
