@@ -69,8 +69,10 @@ ARCHITECTURE = {
 #   0.785-0.81 mean; the 8,000-token vocabulary beat a 6,000-token one by about 2 points on the mean; kept the
 #   steadiest (lr 5e-4, token dropout 0.2). The model peaks after 3-10 epochs; the best epoch is kept.
 # - ner: 25 epochs peaked at epoch 5-6 (dev F1 about 0.13) then overfitted; 12 epochs with more dropout.
-# - qa: no selection (no validation split). Still underfitting after 3 epochs (training loss 4.31, 3.79, 3.52);
-#   4 epochs is what the time budget allows (about 10 of the whole run's 15 minutes).
+# - qa: no selection (no validation split). Still underfitting after 3 epochs (training loss 4.31, 3.79, 3.52), but
+#   a 4-epoch run took the whole command from about 12 to 18 minutes on a busy 2-core machine for +0.25 EM / +0.1 F1
+#   on the held-out articles (reported here for transparency; the choice of 3 is the time budget's, and the
+#   held-out result did not favour it).
 RECIPES: Dict[str, Dict[str, Any]] = {
     "sentiment": dict(
         layers=2, epochs=15, batch_size=32, lr=5e-4, weight_decay=0.1, warmup=0.1, dropout=0.2,
@@ -81,7 +83,7 @@ RECIPES: Dict[str, Dict[str, Any]] = {
         token_dropout=0.1,
     ),
     "qa": dict(
-        layers=2, epochs=4, batch_size=32, lr=1e-3, weight_decay=0.01, warmup=0.06, dropout=0.1,
+        layers=2, epochs=3, batch_size=32, lr=1e-3, weight_decay=0.01, warmup=0.06, dropout=0.1,
         token_dropout=0.0,
     ),
 }
