@@ -50,10 +50,6 @@ let blasWarned = false;
 /** The addon of this package, loaded on first use. */
 export function native(): Binding {
   if (binding === undefined) {
-    // libgomp reads this when libtorch loads it. Its default lets idle OpenMP threads spin, which on
-    // a machine with few cores starves the event loop and other processes (seen: a 1.7 s stall of a
-    // 10 ms timer while another process was busy). A user's own setting wins.
-    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     binding = loadBinding(packageRoot());
     warnAboutSlowBlas(binding.buildInfo());
   }
