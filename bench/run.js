@@ -70,7 +70,10 @@ function parseArgs(argv) {
 /** Iterations per mode. WASM is ~5-8x slower than native, so it gets fewer runs of the big shapes. */
 const PLANS = {
   full: {
-    latency: { b1: { warmup: 5, runs: 30 }, b8: { warmup: 2, runs: 10 } },
+    // Native latency jobs run in `processes` separate processes each (interleaved): libtorch's speed differs from
+    // one process to the next by up to ~1.5x on this kind of VM, while it is steady within a process.
+    processes: 3,
+    latency: { b1: { warmup: 5, runs: 12 }, b8: { warmup: 2, runs: 4 } },
     latencyWasm: { b1: { warmup: 2, runs: 10 }, b8: { warmup: 1, runs: 3 } },
     sentences: 1000,
     throughput: { rounds: 3, warmupCount: 64, batchSize: 8 },
@@ -82,6 +85,7 @@ const PLANS = {
     timeoutMs: 20 * 60_000,
   },
   quick: {
+    processes: 1,
     latency: { b1: { warmup: 2, runs: 8 }, b8: { warmup: 1, runs: 3 } },
     latencyWasm: { b1: { warmup: 1, runs: 3 }, b8: { warmup: 1, runs: 1 } },
     sentences: 1000,
@@ -94,6 +98,7 @@ const PLANS = {
     timeoutMs: 5 * 60_000,
   },
   smoke: {
+    processes: 1,
     latency: { b1: { warmup: 1, runs: 2 }, b8: { warmup: 1, runs: 2 } },
     latencyWasm: { b1: { warmup: 1, runs: 1 }, b8: { warmup: 1, runs: 1 } },
     sentences: 48,
@@ -161,12 +166,17 @@ function buildJobs(options, plan, manifest) {
       return chosen;
     };
     const shape = { scenario: 'latency', batch, seq: 128 };
-    add(id, 'torch-encoders', { ...shape, ...iterations(false), modelDir: base.dir });
-    add(id, 'torch-encoders-int8', { ...shape, ...iterations(false), modelDir: base.int8Dir });
-    add(id, 'transformers-js-node', { ...shape, ...iterations(false), modelDir: base.dir, backend: 'node' });
-    if (useWasm)
+    for (let process = 0; process < plan.processes; process++) {
+      const each = { ...shape, ...iterations(false), process };
+      add(id, 'torch-encoders', { ...each, modelDir: base.dir });
+      add(id, 'torch-encoders-int8', { ...each, modelDir: base.int8Dir });
+      add(id, 'transformers-js-node', { ...each, modelDir: base.dir, backend: 'node' });
+      add(id, 'python-torch', { ...each, modelDir: base.dir });
+    }
+    // WASM is steadier and 5x slower: one process.
+    if (useWasm) {
       add(id, 'transformers-js-wasm', { ...shape, ...iterations(true), modelDir: base.dir, backend: 'wasm' });
-    add(id, 'python-torch', { ...shape, ...iterations(false), modelDir: base.dir });
+    }
   }
 
   if (want('sentiment')) {
@@ -220,16 +230,33 @@ function buildJobs(options, plan, manifest) {
     (plan.diagnostics && options.only === null) ||
     (options.only !== null && options.only.has('diagnostics'))
   ) {
-    const b1 = { scenario: 'latency', batch: 1, seq: 128, ...plan.latency.b1, modelDir: base.dir };
-    add('diagnostics', 'python-torch', {
-      ...b1,
-      executorOptimize: true,
-      variant: 'executor optimization on',
-    });
-    add('diagnostics', 'python-torch', { ...b1, modelDir: base.int8Dir, variant: 'int8 TorchScript' });
-    add('diagnostics', 'torch-encoders', { ...b1, threads: 1, variant: '1 thread' });
-    add('diagnostics', 'python-torch', { ...b1, threads: 1, variant: '1 thread' });
-    add('diagnostics', 'transformers-js-node', { ...b1, threads: 1, backend: 'node', variant: '1 thread' });
+    for (let process = 0; process < plan.processes; process++) {
+      const b1 = { scenario: 'latency', batch: 1, seq: 128, ...plan.latency.b1, modelDir: base.dir, process };
+      add('diagnostics', 'python-torch', {
+        ...b1,
+        executorOptimize: true,
+        variant: 'executor optimization on',
+      });
+      add('diagnostics', 'python-torch', { ...b1, modelDir: base.int8Dir, variant: 'int8 TorchScript' });
+      add('diagnostics', 'torch-encoders', { ...b1, threads: 1, variant: '1 thread' });
+      add('diagnostics', 'python-torch', { ...b1, threads: 1, variant: '1 thread' });
+      add('diagnostics', 'transformers-js-node', { ...b1, threads: 1, backend: 'node', variant: '1 thread' });
+      // torch-encoders sets OMP_WAIT_POLICY=PASSIVE unless the user set it (lib/native.ts); Python keeps libgomp's
+      // default (spin a while, then sleep). Each under the other's policy:
+      const active = { env: { OMP_WAIT_POLICY: 'ACTIVE' }, variant: 'OMP_WAIT_POLICY=ACTIVE' };
+      const passive = { env: { OMP_WAIT_POLICY: 'PASSIVE' }, variant: 'OMP_WAIT_POLICY=PASSIVE' };
+      add('diagnostics', 'torch-encoders', { ...b1, ...active });
+      add('diagnostics', 'python-torch', { ...b1, ...passive });
+      if (process === 0) {
+        add('diagnostics', 'torch-encoders', {
+          scenario: 'throughput',
+          count: plan.sentences,
+          ...plan.throughput,
+          modelDir: classifier.dir,
+          ...active,
+        });
+      }
+    }
   }
   return jobs;
 }
@@ -323,7 +350,9 @@ function runJob(entry, tmpDir, timeoutMs, index, total) {
   const cpuBefore = machineCpu();
   const selfBefore = process.cpuUsage();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    // job.env: extra environment of that process only (diagnostics: OpenMP wait policy).
+    const env = { ...process.env, ...(job.env ?? {}) };
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
@@ -377,8 +406,29 @@ function summarize(runs, manifest) {
     layers: base.config.num_hidden_layers,
   };
   const rows = [];
+  // Latency jobs of the same scenario, contender and variant ran in several processes: pool their runs.
+  const merged = new Map();
   for (const run of runs) {
     if (!run.ok || run.scenario === 'sgemm' || run.scenario === 'node-share') continue;
+    const key = `${run.scenario}|${run.contender}|${run.job.variant ?? ''}`;
+    const seen = merged.get(key);
+    if (seen === undefined || run.job.scenario !== 'latency') {
+      merged.set(seen === undefined ? key : `${key}|${merged.size}`, {
+        ...run,
+        result: { ...run.result, processMedians: [stats(run.result.timesMs ?? []).median] },
+      });
+      continue;
+    }
+    const r = seen.result;
+    seen.result = {
+      ...r,
+      timesMs: [...r.timesMs, ...run.result.timesMs],
+      processMedians: [...r.processMedians, stats(run.result.timesMs).median],
+      peakRssMb: Math.max(r.peakRssMb, run.result.peakRssMb),
+      foreignCpuShare: Math.max(r.foreignCpuShare ?? 0, run.result.foreignCpuShare ?? 0),
+    };
+  }
+  for (const run of merged.values()) {
     const r = run.result;
     const row = {
       scenario: run.scenario,
@@ -398,6 +448,8 @@ function summarize(runs, manifest) {
         seq: run.job.seq,
         runs: s.n,
         warmup: run.job.warmup,
+        processes: r.processMedians.length,
+        processMediansMs: r.processMedians,
         medianMs: s.median,
         p95Ms: s.p95,
         q1Ms: s.q1,
@@ -444,14 +496,29 @@ function summarize(runs, manifest) {
   }
   // Speed relative to torch-encoders fp32 in the same scenario (same variant): > 1 is faster than torch-encoders.
   for (const row of rows) {
-    // Diagnostics compare with torch-encoders under the same variant when it ran one, else with its b1 row.
+    // Diagnostics: other contenders compare with torch-encoders under the same variant when it ran one; the
+    // rest, torch-encoders' own variants included, with torch-encoders' default row of that metric.
+    const sameVariant =
+      row.scenario === 'diagnostics' && row.contender === 'torch-encoders'
+        ? undefined
+        : rows.find(
+            (r) =>
+              r.scenario === row.scenario && r.contender === 'torch-encoders' && r.variant === row.variant,
+          );
     const reference =
-      rows.find(
-        (r) => r.scenario === row.scenario && r.contender === 'torch-encoders' && r.variant === row.variant,
-      ) ??
+      sameVariant ??
       (row.scenario === 'diagnostics'
-        ? rows.find((r) => r.scenario === 'bert-b1' && r.contender === 'torch-encoders' && !r.variant)
+        ? rows.find(
+            (r) =>
+              r.scenario === (row.metric === 'throughput' ? 'sentiment' : 'bert-b1') &&
+              r.contender === 'torch-encoders' &&
+              !r.variant,
+          )
         : undefined);
+    row.speedReference =
+      reference === undefined
+        ? null
+        : `${reference.scenario}${reference.variant ? ` (${reference.variant})` : ''}`;
     row.speedVsTorchEncoders = null;
     if (reference === undefined) continue;
     if (row.metric === 'throughput') row.speedVsTorchEncoders = row.textsPerSecond / reference.textsPerSecond;

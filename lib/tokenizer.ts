@@ -861,23 +861,46 @@ function describeTruncationFailure(
 
 /** Converts a binding encoding to plain data, with offsets in UTF-16 code units of the original strings. */
 function toEncoding(encoding: tk.Encoding, text: string, textPair: string | null): Encoding {
-  const sequenceIds = encoding.getSequenceIds().map((id) => id ?? null);
-  const codePointToUtf16 = [utf16IndexMap(text), textPair === null ? null : utf16IndexMap(textPair)];
-  const offsets = encoding.getOffsets().map(([start = 0, end = 0], index): [number, number] => {
-    const sequenceId = sequenceIds[index];
-    const indexMap = sequenceId === null || sequenceId === undefined ? null : codePointToUtf16[sequenceId];
-    return indexMap ? [indexMap[start] ?? start, indexMap[end] ?? end] : [start, end];
+  const result = {} as Encoding;
+  // Each field crosses the binding only when first read: classification reads ids, type ids and the mask of
+  // every text, and reading tokens and offsets too took most of the tokenizer's time.
+  defineLazily(result, 'ids', () => encoding.getIds());
+  defineLazily(result, 'typeIds', () => encoding.getTypeIds());
+  defineLazily(result, 'attentionMask', () => encoding.getAttentionMask());
+  defineLazily(result, 'specialTokensMask', () => encoding.getSpecialTokensMask());
+  defineLazily(result, 'tokens', () => encoding.getTokens());
+  defineLazily(result, 'offsets', () => {
+    const sequenceIds = result.sequenceIds;
+    const codePointToUtf16 = [utf16IndexMap(text), textPair === null ? null : utf16IndexMap(textPair)];
+    return encoding.getOffsets().map(([start = 0, end = 0], index): [number, number] => {
+      const sequenceId = sequenceIds[index];
+      const indexMap = sequenceId === null || sequenceId === undefined ? null : codePointToUtf16[sequenceId];
+      return indexMap ? [indexMap[start] ?? start, indexMap[end] ?? end] : [start, end];
+    });
   });
-  return {
-    ids: encoding.getIds(),
-    typeIds: encoding.getTypeIds(),
-    attentionMask: encoding.getAttentionMask(),
-    specialTokensMask: encoding.getSpecialTokensMask(),
-    tokens: encoding.getTokens(),
-    offsets,
-    wordIds: encoding.getWordIds().map((id) => id ?? null),
-    sequenceIds,
+  defineLazily(result, 'wordIds', () => encoding.getWordIds().map((id) => id ?? null));
+  defineLazily(result, 'sequenceIds', () => encoding.getSequenceIds().map((id) => id ?? null));
+  return result;
+}
+
+/**
+ * An enumerable property computed on first read and then stored as a plain writable value, so that the object
+ * still spreads, serializes and compares like a plain one.
+ */
+function defineLazily<K extends keyof Encoding>(target: Encoding, key: K, compute: () => Encoding[K]): void {
+  const store = (value: Encoding[K]): void => {
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   };
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = compute();
+      store(value);
+      return value;
+    },
+    set: store,
+  });
 }
 
 /**

@@ -21,6 +21,15 @@ const ORDER = [
   'transformers-js-wasm',
   'python-torch',
 ];
+/** Short names for the chart's axis. */
+const SHORT = {
+  'torch-encoders': 'torch-encoders fp32',
+  'torch-encoders-int8': 'torch-encoders int8',
+  'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
+  'transformers-js-node': 'transformers.js (onnxruntime-node)',
+  'transformers-js-wasm': 'transformers.js (WASM)',
+  'python-torch': 'Python torch (TorchScript)',
+};
 const COLORS = ['#d62728', '#ff9896', '#e377c2', '#1f77b4', '#aec7e8', '#2ca02c'];
 
 const fmt = (value, digits = 1) =>
@@ -42,10 +51,10 @@ function contenderLabel(results, row) {
 }
 
 function scenarioCell(row) {
-  if (row.metric === 'latency')
-    return `${row.scenario === 'diagnostics' ? 'diag. ' : ''}b${row.batch}×s${row.seq}`;
-  if (row.metric === 'throughput') return `sentiment, ${row.texts} texts, batch ${row.batchSize}`;
-  return `${row.requests} concurrent requests`;
+  const prefix = row.scenario === 'diagnostics' ? 'diag. ' : '';
+  if (row.metric === 'latency') return `${prefix}b${row.batch}×s${row.seq}`;
+  if (row.metric === 'throughput') return `${prefix}sentiment, ${row.texts} texts, batch ${row.batchSize}`;
+  return `${prefix}${row.requests} concurrent requests`;
 }
 
 /** The main table: one line per contender and scenario, all from the same run. */
@@ -62,7 +71,12 @@ function markdownTable(results) {
     if (row.metric === 'latency' || row.metric === 'concurrency') {
       median = `${ms(row.medianMs)} ms`;
       p95 = `${ms(row.p95Ms)} ms`;
-      spread = `IQR ${ms(row.q1Ms)}–${ms(row.q3Ms)}, min ${ms(row.minMs)}, max ${ms(row.maxMs)} (n=${row.metric === 'latency' ? row.runs : row.rounds * row.requests})`;
+      const n = row.metric === 'latency' ? row.runs : row.rounds * row.requests;
+      const processes =
+        row.processes > 1
+          ? ` in ${row.processes} processes, medians ${row.processMediansMs.map(ms).join(' / ')}`
+          : '';
+      spread = `IQR ${ms(row.q1Ms)}–${ms(row.q3Ms)}, min ${ms(row.minMs)}, max ${ms(row.maxMs)} (n=${n}${processes})`;
       throughput =
         row.metric === 'latency'
           ? `${fmt(row.sequencesPerSecond, 2)} seq/s`
@@ -76,12 +90,16 @@ function markdownTable(results) {
       throughput = `${fmt(row.textsPerSecond, 0)} texts/s`;
     }
     const gflops = row.gflops === undefined ? '-' : fmt(row.gflops, 1);
-    const speed =
-      row.speedVsTorchEncoders === null || row.contender === 'torch-encoders'
-        ? row.contender === 'torch-encoders'
-          ? '1 (reference)'
-          : '-'
-        : `${fmt(row.speedVsTorchEncoders, 2)}×`;
+    const isReference = row.contender === 'torch-encoders' && row.scenario !== 'diagnostics';
+    const versus =
+      row.scenario === 'diagnostics' && row.speedReference
+        ? ` (vs ${row.speedReference.replace('bert-', '')})`
+        : '';
+    const speed = isReference
+      ? '1 (reference)'
+      : row.speedVsTorchEncoders === null
+        ? '-'
+        : `${fmt(row.speedVsTorchEncoders, 2)}×${versus}`;
     lines.push(
       `| ${scenarioCell(row)} | ${contenderLabel(results, row)} | ${median} | ${p95} | ${spread} | ${throughput} | ${gflops} | ${fmt(row.peakRssMb, 0)} MB | ${speed} |`,
     );
@@ -214,10 +232,10 @@ function chartRows(results) {
   const rows = [];
   for (const row of sortRows(results.summary)) {
     if (row.scenario === 'diagnostics') continue;
-    const label = contenderLabel(results, row);
+    const label = SHORT[row.contender] ?? row.contender;
     if (row.metric === 'latency') {
       rows.push({
-        panel: `${SCENARIOS[row.scenario].title}: median latency, ms (lower is better; whisker: IQR)`,
+        panel: `BERT-base forward b${row.batch} × s${row.seq}: median ms (lower is better)`,
         contender: label,
         value: row.medianMs,
         lo: row.q1Ms,
@@ -226,7 +244,7 @@ function chartRows(results) {
       });
     } else if (row.metric === 'throughput') {
       rows.push({
-        panel: `${SCENARIOS[row.scenario].title}: texts/s (higher is better; whisker: min-max of rounds)`,
+        panel: `Sentiment, ${row.texts} texts from strings: texts/s (higher is better)`,
         contender: label,
         value: row.textsPerSecond,
         lo: row.textsPerSecondMin,
@@ -235,7 +253,7 @@ function chartRows(results) {
       });
     } else {
       rows.push({
-        panel: `${row.requests} ${SCENARIOS[row.scenario].title.toLowerCase()}: requests/s (higher is better)`,
+        panel: `${row.requests} concurrent requests: requests/s (higher is better)`,
         contender: label,
         value: row.requestsPerSecond,
         lo: row.requestsPerSecond,
@@ -251,16 +269,19 @@ function chartSpec(results) {
   const data = chartRows(results);
   const contenders = [...new Set(data.map((d) => d.contender))];
   const colorOf = (label) => {
-    const id = Object.entries(results.contenders).find(([, l]) => label.startsWith(l))?.[0];
+    const id = Object.entries(SHORT).find(([, short]) => short === label)?.[0];
     return COLORS[Math.max(0, ORDER.indexOf(id))];
   };
-  const y = { field: 'contender', type: 'nominal', sort: contenders, title: null, axis: { labelLimit: 320 } };
+  const y = { field: 'contender', type: 'nominal', sort: contenders, title: null };
   const m = results.machine;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `torch-encoders benchmark (${results.date}, ${results.mode} run)`,
-      subtitle: `${m.cpuModel}, ${m.logicalCores} cores, ${results.threads} threads for every contender`,
+      subtitle: [
+        `${m.cpuModel}, ${m.logicalCores} cores, ${results.threads} threads for every contender. ` +
+          'Whiskers: IQR of runs (latency), min-max of rounds (throughput).',
+      ],
       anchor: 'start',
     },
     data: { values: data },
@@ -307,7 +328,12 @@ function chartSpec(results) {
       ],
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },
-    config: { view: { stroke: null }, font: 'sans-serif' },
+    config: {
+      view: { stroke: null },
+      font: 'sans-serif',
+      axis: { labelLimit: 300 },
+      header: { labelFontSize: 12 },
+    },
   };
 }
 
@@ -328,7 +354,15 @@ async function writeChart(results, file) {
   }
   const compile = vegaLite.compile ?? vegaLite.default?.compile;
   const { View, parse } = vega.View ? vega : vega.default;
-  const compiled = compile(spec).spec;
+  // vega-lite warns that the facets' independent scales share field names; they do, on purpose.
+  const quiet = {
+    level: () => quiet,
+    error: (...m) => console.error(...m),
+    warn() {},
+    info() {},
+    debug() {},
+  };
+  const compiled = compile(spec, { logger: quiet }).spec;
   const view = new View(parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
