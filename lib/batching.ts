@@ -43,21 +43,36 @@ export function resolveMicroBatchOptions(
 export type RowOutputs = Record<string, Tensor>;
 
 /**
+ * How far apart the lengths in one micro-batch may be: its longest row holds at most
+ * `ratio × shortest + slack` tokens. Without it, only the batch size and token budget cut batches.
+ */
+export interface LengthSpread {
+  ratio: number;
+  slack: number;
+}
+
+/**
  * Groups sequence indices into micro-batches, longest first, so that each batch is padded only to
- * its own longest member and holds at most `batchSize` rows and `maxBatchTokens` padded tokens.
+ * its own longest member and holds at most `batchSize` rows and `maxBatchTokens` padded tokens
+ * (and, with `lengthSpread`, only rows of similar length).
  */
 export function planMicroBatches(
   lengths: readonly number[],
-  options: { batchSize: number; maxBatchTokens: number },
+  options: { batchSize: number; maxBatchTokens: number; lengthSpread?: LengthSpread },
 ): number[][] {
   const order = lengths.map((_, index) => index).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  const spread = options.lengthSpread;
   const batches: number[][] = [];
   let current: number[] = [];
   let longest = 0;
   for (const index of order) {
     const length = lengths[index]!;
     const padded = Math.max(longest, length) * (current.length + 1);
-    if (current.length > 0 && (current.length >= options.batchSize || padded > options.maxBatchTokens)) {
+    const tooShort = spread !== undefined && longest > length * spread.ratio + spread.slack;
+    if (
+      current.length > 0 &&
+      (current.length >= options.batchSize || padded > options.maxBatchTokens || tooShort)
+    ) {
       batches.push(current);
       current = [];
       longest = 0;

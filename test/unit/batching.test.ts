@@ -22,6 +22,22 @@ describe('planMicroBatches', () => {
     const plan = planMicroBatches([4, 4, 4, 4, 4], { batchSize: 2, maxBatchTokens: 100 });
     expect(plan).toEqual([[0, 1], [2, 3], [4]]);
   });
+
+  it('with lengthSpread, starts a new batch when a row is much shorter than the longest of the batch', () => {
+    // ratio 1.25, slack 2: a row of length L joins a batch whose longest is at most 1.25 L + 2.
+    const lengthSpread = { ratio: 1.25, slack: 2 };
+    const lengths = [40, 30, 31, 10, 8, 9, 3, 33];
+    expect(planMicroBatches(lengths, { batchSize: 64, maxBatchTokens: 16384, lengthSpread })).toEqual([
+      [0, 7, 2], // 40 <= 1.25 * 31 + 2 = 40.75; 30 would allow only 39.5
+      [1],
+      [3, 5, 4], // 10 <= 1.25 * 8 + 2 = 12
+      [6],
+    ]);
+    // Without it the same lengths share batches by size alone.
+    expect(planMicroBatches(lengths, { batchSize: 64, maxBatchTokens: 16384 })).toEqual([
+      [0, 7, 2, 1, 3, 5, 4, 6],
+    ]);
+  });
 });
 
 describe('padSequences', () => {
