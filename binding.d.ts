@@ -14,8 +14,10 @@ export type NativeErrorCode =
 export interface NativeLoadOptions {
   /** 'cpu' | 'cuda' | 'cuda:N' | 'auto' (CUDA when usable, else CPU). Default: 'cpu'. */
   device?: string;
-  /** Intra-op threads of the model's own inference thread, 1..1024. Default: hardware concurrency. */
+  /** Intra-op threads of the model, shared out among its workers, 1..1024. Default: hardware concurrency. */
   threads?: number;
+  /** Threads that each run one forward at a time, 1..threads. Default: 1. */
+  workers?: number;
   /** torch.jit.freeze + optimize_for_inference at load. Default: false. */
   optimize?: boolean;
   /** Names for the outputs in the order the module returns them. */
@@ -48,6 +50,7 @@ export interface NativeModel {
   /** The forward arguments, from the TorchScript schema. */
   readonly inputNames: string[];
   readonly threads: number;
+  readonly workers: number;
   readonly disposed: boolean;
 }
 

@@ -73,8 +73,8 @@ export class DynamicBatcher {
   }
 
   #schedule(): void {
-    // While a forward runs, requests wait for it to finish and then go together.
-    if (this.#forwardsInFlight > 0 || this.#flushScheduled) return;
+    // While every worker of the model runs a forward, requests wait for one to finish and then go together.
+    if (this.#forwardsInFlight >= this.#model.workers || this.#flushScheduled) return;
     this.#flushScheduled = true;
     if (this.#maxWaitMs > 0) {
       setTimeout(() => this.#flush(), this.#maxWaitMs);
@@ -97,7 +97,7 @@ export class DynamicBatcher {
       this.#forwardsInFlight += 1;
       this.#run(members).finally(() => {
         this.#forwardsInFlight -= 1;
-        if (this.#forwardsInFlight === 0 && this.#queue.length > 0) this.#schedule();
+        if (this.#queue.length > 0) this.#schedule();
       });
     }
   }

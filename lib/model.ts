@@ -17,10 +17,17 @@ export interface ModelLoadOptions {
   /** Default: 'cpu'. */
   device?: Device;
   /**
-   * Intra-op threads of the model's own inference thread. Default: os.availableParallelism().
+   * Intra-op threads of the model, shared out among its workers. Default: os.availableParallelism().
    * Models loaded side by side each get their own; keep their sum at the core count.
    */
   threads?: number;
+  /**
+   * How many forwards run at the same time, each on a worker thread of the model's own with an even
+   * share of `threads` (1 to `threads`). Default: 1, one forward at a time with every thread. More
+   * workers raise the throughput of many small forwards, which cannot keep several threads busy
+   * each (measured: README, Performance); a single forward then gets fewer threads.
+   */
+  workers?: number;
   /** Applies torch.jit.freeze and optimize_for_inference at load. Default: false (see README). */
   optimize?: boolean;
   /**
@@ -244,6 +251,11 @@ export class Model {
 
   get threads(): number {
     return this.#native.threads;
+  }
+
+  /** Forwards that run at the same time (ModelLoadOptions.workers). */
+  get workers(): number {
+    return this.#native.workers;
   }
 
   get disposed(): boolean {

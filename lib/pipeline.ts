@@ -45,6 +45,7 @@ const TASK_ALIASES: Record<string, Task> = {
 const LOAD_OPTION_KEYS = [
   'device',
   'threads',
+  'workers',
   'optimize',
   'outputNames',
   'maxLength',
@@ -107,11 +108,11 @@ export async function pipeline<T extends keyof TaskPipelines>(
     );
   }
   checkOptionKeys('pipeline', options, [...LOAD_OPTION_KEYS, ...TASK_OPTION_KEYS[resolved]]);
-  const { device, threads, optimize, outputNames, maxLength, dynamicBatching, ...taskOptions } = (options ??
-    {}) as PipelineOptions & Record<string, unknown>;
+  const { device, threads, workers, optimize, outputNames, maxLength, dynamicBatching, ...taskOptions } =
+    (options ?? {}) as PipelineOptions & Record<string, unknown>;
   const batching = resolveDynamicBatching(dynamicBatching);
   const loadOptions = Object.fromEntries(
-    Object.entries({ device, threads, optimize, outputNames, maxLength }).filter(
+    Object.entries({ device, threads, workers, optimize, outputNames, maxLength }).filter(
       ([, value]) => value !== undefined,
     ),
   ) as ModelLoadOptions;

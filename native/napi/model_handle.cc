@@ -1,6 +1,7 @@
 #include "napi/model_handle.h"
 
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include "core/errors.h"
@@ -14,7 +15,7 @@ namespace {
 
 // What the load job hands to the ModelHandle constructor.
 struct LoadedModel {
-  std::unique_ptr<te::InferenceThread> thread;
+  std::unique_ptr<te::InferenceWorkers> workers;
   std::shared_ptr<te::EncoderModel> model;
 };
 
@@ -26,6 +27,7 @@ Error BadOption(const std::string& name, const std::string& expected, Napi::Valu
 struct ParsedLoadOptions {
   te::LoadOptions load;
   int threads = 1;
+  int workers = 1;
 };
 
 ParsedLoadOptions ParseLoadOptions(const Napi::CallbackInfo& info) {
@@ -53,6 +55,17 @@ ParsedLoadOptions ParseLoadOptions(const Napi::CallbackInfo& info) {
       throw BadOption("threads", "an integer from 1 to 1024", threads);
     }
     parsed.threads = static_cast<int>(value);
+  }
+  Napi::Value workers = options.Get("workers");
+  if (!workers.IsUndefined()) {
+    const double value = workers.IsNumber() ? workers.As<Napi::Number>().DoubleValue() : NAN;
+    if (!(value >= 1 && value <= parsed.threads) || std::floor(value) != value) {
+      throw BadOption("workers",
+                      "an integer from 1 to options.threads (" + std::to_string(parsed.threads) +
+                          "), as each worker needs a thread of its own",
+                      workers);
+    }
+    parsed.workers = static_cast<int>(value);
   }
   Napi::Value optimize = options.Get("optimize");
   if (!optimize.IsUndefined()) {
@@ -84,6 +97,7 @@ Napi::Function ModelHandle::DefineClass(Napi::Env env) {
           InstanceAccessor<&ModelHandle::Device>("device"),
           InstanceAccessor<&ModelHandle::InputNames>("inputNames"),
           InstanceAccessor<&ModelHandle::Threads>("threads"),
+          InstanceAccessor<&ModelHandle::Workers>("workers"),
           InstanceAccessor<&ModelHandle::Disposed>("disposed"),
       });
 }
@@ -98,8 +112,8 @@ Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
   }
 
   auto loaded = std::make_shared<LoadedModel>();
-  loaded->thread = std::make_unique<te::InferenceThread>(options.threads);
-  te::InferenceThread& thread = *loaded->thread;
+  loaded->workers = std::make_unique<te::InferenceWorkers>(options.workers, options.threads);
+  te::InferenceWorkers& workers = *loaded->workers;
 
   auto call = std::make_unique<PendingCall>(env);
   call->work = [loaded, load = options.load] { loaded->model = te::EncoderModel::Load(load); };
@@ -108,7 +122,7 @@ Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
     Napi::Value external = Napi::External<LoadedModel>::New(env, token);
     return GetInstanceData(env).model_constructor.New({external});
   };
-  return Schedule(env, thread, std::move(call));
+  return Schedule(env, workers, std::move(call));
 }
 
 ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandle>(info) {
@@ -118,7 +132,7 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandl
         Error(ErrorCode::kBadInput, "NativeModel cannot be constructed directly; use loadModel()"));
   }
   std::unique_ptr<LoadedModel> loaded(info[0].As<Napi::External<LoadedModel>>().Data());
-  thread_ = std::move(loaded->thread);
+  workers_ = std::move(loaded->workers);
   model_ = std::move(loaded->model);
   device_ = model_->device().str();
   for (const auto& spec : model_->inputs()) input_names_.push_back(spec.name);
@@ -127,7 +141,7 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandl
 ModelHandle::~ModelHandle() {
   // Reached when the JS object is collected (never while a call is queued: each call holds a
   // reference to it) or when the environment is torn down, where queued calls are cancelled.
-  if (thread_) thread_->CancelAndJoin();
+  if (workers_) workers_->CancelAndJoin();
 }
 
 Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
@@ -150,7 +164,7 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
     *outputs = model->Forward(tensors);
   };
   call->resolve = [outputs](Napi::Env env) -> Napi::Value { return ExposeOutputs(env, *outputs); };
-  return Schedule(env, *thread_, std::move(call));
+  return Schedule(env, *workers_, std::move(call));
 }
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
@@ -161,12 +175,12 @@ Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
 
   auto call = std::make_unique<PendingCall>(env);
   call->keep_alive.push_back(Napi::Persistent(Value()));
-  // Queued behind the forwards already accepted, so those finish; the model is freed on its own
-  // thread when this drops the last reference.
+  // Runs alone, after the forwards already accepted have finished, so the model is freed on one of
+  // its workers when this drops the last reference.
   call->work = [model = std::move(model_)]() mutable { model.reset(); };
   call->resolve = [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
-  Napi::Promise promise = Schedule(env, *thread_, std::move(call));
-  thread_->FinishAndStop();
+  Napi::Promise promise = Schedule(env, *workers_, std::move(call), Turn::kAlone);
+  workers_->FinishAndStop();
   dispose_promise_ = Napi::Persistent(promise.As<Napi::Object>());
   return promise;
 }
@@ -184,7 +198,11 @@ Napi::Value ModelHandle::InputNames(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelHandle::Threads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), thread_->intra_op_threads());
+  return Napi::Number::New(info.Env(), workers_->intra_op_threads());
+}
+
+Napi::Value ModelHandle::Workers(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), workers_->workers());
 }
 
 Napi::Value ModelHandle::Disposed(const Napi::CallbackInfo& info) {

@@ -6,14 +6,14 @@
 #include <memory>
 
 #include "core/encoder_model.h"
-#include "core/inference_thread.h"
+#include "core/inference_workers.h"
 
 namespace te::napi {
 
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:
   static Napi::Function DefineClass(Napi::Env env);
-  // loadModel(path: string, options?: { device, threads, optimize, outputNames }).
+  // loadModel(path: string, options?: { device, threads, workers, optimize, outputNames }).
   static Napi::Value LoadModel(const Napi::CallbackInfo& info);
 
   explicit ModelHandle(const Napi::CallbackInfo& info);
@@ -25,9 +25,10 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value InputNames(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
+  Napi::Value Workers(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 
-  std::unique_ptr<te::InferenceThread> thread_;
+  std::unique_ptr<te::InferenceWorkers> workers_;
   // Shared with queued forwards; the dispose job drops the last reference on the model's thread.
   std::shared_ptr<te::EncoderModel> model_;
   std::string device_;

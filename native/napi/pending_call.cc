@@ -68,14 +68,14 @@ void RunWork(PendingCall& call) {
 
 }  // namespace
 
-Napi::Promise Schedule(Napi::Env env, te::InferenceThread& thread,
-                       std::unique_ptr<PendingCall> call) {
+Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
+                       std::unique_ptr<PendingCall> call, Turn turn) {
   Napi::Promise promise = call->deferred.Promise();
   auto gate = std::make_shared<SettleGate>();
   SettleFunction settle = SettleFunction::New(env, "torch-encoders", 0, 1, nullptr, CloseGate,
                                               new std::shared_ptr<SettleGate>(gate));
   PendingCall* raw_call = call.get();
-  const bool queued = thread.Post([raw_call, settle, gate](bool cancelled) mutable {
+  auto job = [raw_call, settle, gate](bool cancelled) mutable {
     if (cancelled) {
       raw_call->error =
           te::Error(ErrorCode::kDisposed, "the model was disposed before this call ran");
@@ -87,7 +87,9 @@ Napi::Promise Schedule(Napi::Env env, te::InferenceThread& thread,
     if (!gate->open) return;
     settle.BlockingCall(raw_call);
     settle.Release();
-  });
+  };
+  const bool queued =
+      turn == Turn::kAlone ? workers.PostExclusive(std::move(job)) : workers.Post(std::move(job));
   if (!queued) {
     settle.Release();
     call->deferred.Reject(

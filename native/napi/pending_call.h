@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "core/inference_thread.h"
+#include "core/inference_workers.h"
 
 namespace te::napi {
 
@@ -27,10 +27,16 @@ struct PendingCall {
   std::optional<te::Error> error;
 };
 
-// Queues `call` on `thread` and returns its promise. Every error the work raises (te::Error,
+// How a call waits for the others on the model's workers.
+enum class Turn {
+  kAny,    // runs as soon as a worker is free
+  kAlone,  // runs after every call queued before it, and before any queued after it starts
+};
+
+// Queues `call` on `workers` and returns its promise. Every error the work raises (te::Error,
 // c10::Error, std::exception or anything else) rejects the promise with a coded JS error; a call
-// the thread cancels rejects with E_DISPOSED. Must be called on the JS thread.
-Napi::Promise Schedule(Napi::Env env, te::InferenceThread& thread,
-                       std::unique_ptr<PendingCall> call);
+// the workers cancel rejects with E_DISPOSED. Must be called on the JS thread.
+Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
+                       std::unique_ptr<PendingCall> call, Turn turn = Turn::kAny);
 
 }  // namespace te::napi

@@ -120,6 +120,18 @@ describe('BAD CALL: loading', () => {
   it.each([
     [{ threads: 0 }, 'loadModel: options.threads must be an integer from 1 to 1024; got the number 0'],
     [{ threads: 1.5 }, 'loadModel: options.threads must be an integer from 1 to 1024; got the number 1.5'],
+    [
+      { threads: 2, workers: 3 },
+      'loadModel: options.workers must be an integer from 1 to options.threads (2), as each worker needs a thread of its own; got the number 3',
+    ],
+    [
+      { threads: 2, workers: 0 },
+      'loadModel: options.workers must be an integer from 1 to options.threads (2), as each worker needs a thread of its own; got the number 0',
+    ],
+    [
+      { threads: 4, workers: '2' },
+      "loadModel: options.workers must be an integer from 1 to options.threads (4), as each worker needs a thread of its own; got the string '2'",
+    ],
     [{ device: 3 }, 'loadModel: options.device must be a string; got the number 3'],
     [{ optimize: 'yes' }, "loadModel: options.optimize must be a boolean; got the string 'yes'"],
     [
@@ -267,6 +279,32 @@ describe('BAD CALL: lifecycle', () => {
     }
     await expect(disposed).resolves.toBeUndefined();
     expectError(await refused, 'E_DISPOSED', 'forward: the model is disposed');
+  });
+
+  it('dispose with several workers runs after every accepted forward has settled', async () => {
+    const goldens = readGoldens('sequence-classification');
+    const c = goldens.cases.find((k) => k.dims[1] >= 33)!;
+    const model = await Model.load(MODEL, { threads: 2, workers: 2 });
+    const inputs = {
+      input_ids: BigInt64Array.from(c.input_ids, BigInt),
+      attention_mask: BigInt64Array.from(c.attention_mask, BigInt),
+      token_type_ids: BigInt64Array.from(c.token_type_ids, BigInt),
+    };
+    const settled: string[] = [];
+    const inFlight = Array.from({ length: 20 }, (_, i) =>
+      model.forward(inputs, c.dims).then((outputs) => {
+        settled.push(`forward ${i}`);
+        return outputs;
+      }),
+    );
+    const disposed = model.dispose().then(() => settled.push('dispose'));
+    for (const outputs of await Promise.all(inFlight)) {
+      expect(maxAbsDiff(outputs.output_0!.data, c.outputs.output_0!.data)).toBeLessThanOrEqual(1e-5);
+    }
+    await disposed;
+    expect(settled).toHaveLength(21);
+    expect(settled.at(-1)).toBe('dispose');
+    expect(model.disposed).toBe(true);
   });
 
   it('outputs stay readable after the model is disposed (they own their memory)', async () => {

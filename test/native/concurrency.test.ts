@@ -44,6 +44,26 @@ describe('concurrency', () => {
     }
   });
 
+  it('with 2 workers, 200 concurrent forwards of mixed shapes all match the goldens', async () => {
+    const goldens = readGoldens('token-classification');
+    await using model = await Model.load(fixtureModel('token-classification'), { threads: 2, workers: 2 });
+    expect([model.workers, model.threads]).toEqual([2, 2]);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const c = goldens.cases[i % goldens.cases.length]!;
+        const inputs = {
+          input_ids: Int32Array.from(c.input_ids),
+          attention_mask: Int32Array.from(c.attention_mask),
+          token_type_ids: Int32Array.from(c.token_type_ids),
+        };
+        return model.forward(inputs, c.dims).then((outputs) => ({ c, outputs }));
+      }),
+    );
+    for (const { c, outputs } of results) {
+      expect(maxAbsDiff(outputs.output_0!.data, c.outputs.output_0!.data)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
   it('two models run side by side, each on its own thread', async () => {
     await using a = await Model.load(fixtureModel('base'), { threads: 1 });
     await using b = await Model.load(fixtureModel('question-answering'), { threads: 1 });

@@ -25,6 +25,36 @@ describe('dynamic batching', () => {
     });
   });
 
+  it('with 2 workers, keeps up to 2 forwards in flight and still equals unbatched results', async () => {
+    const dir = path.join(FIXTURES, 'sequence-classification');
+    await using plain = await pipeline('text-classification', dir, { threads: 1 });
+    await using batched = await pipeline('text-classification', dir, {
+      threads: 2,
+      workers: 2,
+      dynamicBatching: true,
+    });
+    expect(batched.model.workers).toBe(2);
+    const forward = batched.model.forward.bind(batched.model);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    jest.spyOn(batched.model, 'forward').mockImplementation(async (...args) => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        return await forward(...args);
+      } finally {
+        inFlight -= 1;
+      }
+    });
+    const together = await Promise.all(TEXTS.map((text) => batched(text, { topK: null })));
+    const alone = await Promise.all(TEXTS.map((text) => plain(text, { topK: null })));
+    expect(mostInFlight).toBeGreaterThanOrEqual(2);
+    together.forEach((result, i) => {
+      expect(result.map((r) => r.label)).toEqual(alone[i]!.map((r) => r.label));
+      result.forEach((r, k) => expect(Math.abs(r.score - alone[i]![k]!.score)).toBeLessThanOrEqual(1e-5));
+    });
+  });
+
   it('works for per-token tasks (QA) and keeps each call its own rows', async () => {
     await using qa = await pipeline('question-answering', path.join(FIXTURES, 'question-answering'), {
       dynamicBatching: true,
