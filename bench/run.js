@@ -76,9 +76,9 @@ const PLANS = {
     latency: { b1: { warmup: 5, runs: 12 }, b8: { warmup: 2, runs: 4 } },
     latencyWasm: { b1: { warmup: 2, runs: 10 }, b8: { warmup: 1, runs: 3 } },
     sentences: 1000,
-    throughput: { rounds: 3, warmupCount: 64, batchSize: 8 },
+    throughput: { rounds: 8, warmupCount: 64, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 32, batchSize: 8 },
-    concurrency: { count: 64, warmupRounds: 1, rounds: 5 },
+    concurrency: { count: 64, warmupRounds: 2, rounds: 12 },
     breakdown: { warmup: 3, runs: 20 },
     sgemm: { n: 2048, repeats: 10 },
     diagnostics: true,
@@ -124,8 +124,18 @@ const CONTENDERS = {
     kind: 'node',
     script: 'torch-encoders.js',
   },
+  'torch-encoders-workers': {
+    label: 'torch-encoders, one worker per thread (fp32)',
+    kind: 'node',
+    script: 'torch-encoders.js',
+  },
   'torch-encoders-dynamic-batching': {
     label: 'torch-encoders + dynamicBatching',
+    kind: 'node',
+    script: 'torch-encoders.js',
+  },
+  'torch-encoders-dynamic-batching-workers': {
+    label: 'torch-encoders + dynamicBatching, one worker per thread',
     kind: 'node',
     script: 'torch-encoders.js',
   },
@@ -182,6 +192,13 @@ function buildJobs(options, plan, manifest) {
   if (want('sentiment')) {
     const common = { scenario: 'throughput', count: plan.sentences };
     add('sentiment', 'torch-encoders', { ...common, ...plan.throughput, modelDir: classifier.dir });
+    // The same threads as one forward at a time with all of them, but each forward on one (ModelLoadOptions.workers).
+    add('sentiment', 'torch-encoders-workers', {
+      ...common,
+      ...plan.throughput,
+      modelDir: classifier.dir,
+      workers: options.threads,
+    });
     if (classifier.int8Dir) {
       add('sentiment', 'torch-encoders-int8', {
         ...common,
@@ -212,6 +229,12 @@ function buildJobs(options, plan, manifest) {
       ...common,
       modelDir: classifier.dir,
       dynamicBatching: true,
+    });
+    add('concurrency', 'torch-encoders-dynamic-batching-workers', {
+      ...common,
+      modelDir: classifier.dir,
+      dynamicBatching: true,
+      workers: options.threads,
     });
     add('concurrency', 'transformers-js-node', { ...common, modelDir: classifier.onnxDir, backend: 'node' });
   }

@@ -44,7 +44,10 @@ async function latency() {
 async function throughput() {
   const { sentences } = common.loadSentences(job.count);
   const loadStart = performance.now();
-  const classify = await pipeline('text-classification', job.modelDir, { threads: job.threads });
+  const classify = await pipeline('text-classification', job.modelDir, {
+    threads: job.threads,
+    ...(job.workers ? { workers: job.workers } : {}),
+  });
   const loadMs = performance.now() - loadStart;
   await classify(sentences.slice(0, job.warmupCount), { batchSize: job.batchSize });
   const rounds = [];
@@ -71,6 +74,7 @@ async function concurrency() {
   const loadStart = performance.now();
   const classify = await pipeline('text-classification', job.modelDir, {
     threads: job.threads,
+    ...(job.workers ? { workers: job.workers } : {}),
     ...(job.dynamicBatching ? { dynamicBatching: true } : {}),
   });
   const loadMs = performance.now() - loadStart;

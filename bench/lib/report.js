@@ -16,7 +16,9 @@ const SCENARIOS = {
 const ORDER = [
   'torch-encoders',
   'torch-encoders-int8',
+  'torch-encoders-workers',
   'torch-encoders-dynamic-batching',
+  'torch-encoders-dynamic-batching-workers',
   'transformers-js-node',
   'transformers-js-wasm',
   'python-torch',
@@ -25,12 +27,14 @@ const ORDER = [
 const SHORT = {
   'torch-encoders': 'torch-encoders fp32',
   'torch-encoders-int8': 'torch-encoders int8',
+  'torch-encoders-workers': 'torch-encoders fp32, 1 worker per thread',
   'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
+  'torch-encoders-dynamic-batching-workers': 'torch-encoders + dynamicBatching, 1 worker per thread',
   'transformers-js-node': 'transformers.js (onnxruntime-node)',
   'transformers-js-wasm': 'transformers.js (WASM)',
   'python-torch': 'Python torch (TorchScript)',
 };
-const COLORS = ['#d62728', '#ff9896', '#e377c2', '#1f77b4', '#aec7e8', '#2ca02c'];
+const COLORS = ['#d62728', '#ff9896', '#ff7f0e', '#e377c2', '#9467bd', '#1f77b4', '#aec7e8', '#2ca02c'];
 
 const fmt = (value, digits = 1) =>
   value === null || value === undefined || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
@@ -187,10 +191,13 @@ function markdown(results, svgName) {
         : '') +
       '. torch-encoders: one `classify(texts, { batchSize: 8 })` call (it sorts by length and pads each batch to its ' +
       'own longest); transformers.js: `classifier(chunk)` on consecutive chunks of 8 in input order (it pads a call to ' +
-      'its longest member). Both tokenize, run the model and apply softmax + top-1 label.',
+      'its longest member). Both tokenize, run the model and apply softmax + top-1 label. "One worker per thread": ' +
+      `the same ${results.threads} threads as ${results.threads} model workers of 1 thread each (\`workers: ${results.threads}\`), ` +
+      'so that small forwards run side by side instead of splitting each one across threads.',
     '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
       'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
-      'runs one forward per request, queued on the model thread; with it, requests that arrive together share forwards. ' +
+      'runs one forward per request, queued on the model thread; with it, requests that arrive together share forwards ' +
+      '(grouped by length). ' +
       'transformers.js on onnxruntime-node runs concurrent session.run calls.',
     '- **WASM** runs no native code: onnxruntime-node and sharp are stubbed out, onnxruntime-web is handed to ' +
       'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
