@@ -10,7 +10,7 @@
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
-// sentiment, concurrency, node-share, sgemm, diagnostics), --skip-wasm, --runs N (latency runs, overrides the mode),
+// sentiment, concurrency, node-share, sgemm, profile, diagnostics), --skip-wasm, --runs N (latency runs, overrides the mode),
 // --no-chart. Preparation (bench/prepare.py, Debian's /usr/bin/python3 with torch; BENCH_PYTHON overrides) is cached
 // in bench/.cache/ and re-done when its inputs change. Do not time anything while other heavy work runs: the run
 // records the load average and any demo training process it sees, and says so in its report.
@@ -76,11 +76,12 @@ const PLANS = {
     latency: { b1: { warmup: 5, runs: 12 }, b8: { warmup: 2, runs: 4 } },
     latencyWasm: { b1: { warmup: 2, runs: 10 }, b8: { warmup: 1, runs: 3 } },
     sentences: 1000,
-    throughput: { rounds: 8, warmupCount: 64, batchSize: 8 },
+    throughput: { rounds: 4, warmupCount: 64, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 32, batchSize: 8 },
-    concurrency: { count: 64, warmupRounds: 2, rounds: 12 },
+    concurrency: { count: 64, warmupRounds: 2, rounds: 6 },
     breakdown: { warmup: 3, runs: 20 },
     sgemm: { n: 2048, repeats: 10 },
+    profile: { warmup: 3, runs: 5 },
     diagnostics: true,
     timeoutMs: 20 * 60_000,
   },
@@ -94,6 +95,7 @@ const PLANS = {
     concurrency: { count: 64, warmupRounds: 1, rounds: 2 },
     breakdown: { warmup: 2, runs: 8 },
     sgemm: { n: 2048, repeats: 5 },
+    profile: { warmup: 2, runs: 3 },
     diagnostics: false,
     timeoutMs: 5 * 60_000,
   },
@@ -163,6 +165,17 @@ function buildJobs(options, plan, manifest) {
     jobs.push({ scenario, contender, job: { threads: options.threads, ...job } });
 
   if (want('sgemm')) add('sgemm', 'python-torch', { scenario: 'sgemm', ...plan.sgemm });
+  // Where the fp32 BERT-base forward spends its time, op by op: libtorch's profiler on the same TorchScript, the
+  // same threads and executor setting (Python is the way to reach it; the ops are libtorch's either way).
+  if (want('profile') && plan.profile) {
+    add('profile', 'python-torch', {
+      scenario: 'profile',
+      batch: 1,
+      seq: 128,
+      ...plan.profile,
+      modelDir: base.dir,
+    });
+  }
 
   for (const [id, batch] of [
     ['bert-b1', 1],
@@ -190,28 +203,20 @@ function buildJobs(options, plan, manifest) {
   }
 
   if (want('sentiment')) {
-    const common = { scenario: 'throughput', count: plan.sentences };
-    add('sentiment', 'torch-encoders', { ...common, ...plan.throughput, modelDir: classifier.dir });
-    // The same threads as one forward at a time with all of them, but each forward on one (ModelLoadOptions.workers).
-    add('sentiment', 'torch-encoders-workers', {
-      ...common,
-      ...plan.throughput,
-      modelDir: classifier.dir,
-      workers: options.threads,
-    });
-    if (classifier.int8Dir) {
-      add('sentiment', 'torch-encoders-int8', {
-        ...common,
-        ...plan.throughput,
-        modelDir: classifier.int8Dir,
+    const common = { scenario: 'throughput', count: plan.sentences, ...plan.throughput };
+    for (let process = 0; process < plan.processes; process++) {
+      const each = { ...common, process };
+      add('sentiment', 'torch-encoders', { ...each, modelDir: classifier.dir });
+      if (classifier.int8Dir)
+        add('sentiment', 'torch-encoders-int8', { ...each, modelDir: classifier.int8Dir });
+      // The same threads as one forward at a time with all of them, but each forward on one (ModelLoadOptions.workers).
+      add('sentiment', 'torch-encoders-workers', {
+        ...each,
+        modelDir: classifier.dir,
+        workers: options.threads,
       });
+      add('sentiment', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
     }
-    add('sentiment', 'transformers-js-node', {
-      ...common,
-      ...plan.throughput,
-      modelDir: classifier.onnxDir,
-      backend: 'node',
-    });
     if (useWasm) {
       add('sentiment', 'transformers-js-wasm', {
         ...common,
@@ -223,20 +228,22 @@ function buildJobs(options, plan, manifest) {
   }
 
   if (want('concurrency')) {
-    const common = { scenario: 'concurrency', ...plan.concurrency };
-    add('concurrency', 'torch-encoders', { ...common, modelDir: classifier.dir, dynamicBatching: false });
-    add('concurrency', 'torch-encoders-dynamic-batching', {
-      ...common,
-      modelDir: classifier.dir,
-      dynamicBatching: true,
-    });
-    add('concurrency', 'torch-encoders-dynamic-batching-workers', {
-      ...common,
-      modelDir: classifier.dir,
-      dynamicBatching: true,
-      workers: options.threads,
-    });
-    add('concurrency', 'transformers-js-node', { ...common, modelDir: classifier.onnxDir, backend: 'node' });
+    for (let process = 0; process < plan.processes; process++) {
+      const each = { scenario: 'concurrency', ...plan.concurrency, process };
+      add('concurrency', 'torch-encoders', { ...each, modelDir: classifier.dir, dynamicBatching: false });
+      add('concurrency', 'torch-encoders-dynamic-batching', {
+        ...each,
+        modelDir: classifier.dir,
+        dynamicBatching: true,
+      });
+      add('concurrency', 'torch-encoders-dynamic-batching-workers', {
+        ...each,
+        modelDir: classifier.dir,
+        dynamicBatching: true,
+        workers: options.threads,
+      });
+      add('concurrency', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
+    }
   }
 
   if (want('node-share')) {
@@ -427,24 +434,30 @@ function summarize(runs, manifest) {
     layers: base.config.num_hidden_layers,
   };
   const rows = [];
-  // Latency jobs of the same scenario, contender and variant ran in several processes: pool their runs.
+  // Jobs of the same scenario, contender and variant ran in several processes: pool their runs and rounds.
+  const POOLED = ['timesMs', 'roundsMs', 'textsPerSecond', 'latenciesMs'];
+  const processMedian = (result) =>
+    stats(result.timesMs ?? result.latenciesMs ?? result.roundsMs ?? []).median;
   const merged = new Map();
   for (const run of runs) {
-    if (!run.ok || run.scenario === 'sgemm' || run.scenario === 'node-share') continue;
+    if (!run.ok || ['sgemm', 'node-share', 'profile'].includes(run.scenario)) continue;
     const key = `${run.scenario}|${run.contender}|${run.job.variant ?? ''}`;
     const seen = merged.get(key);
-    if (seen === undefined || run.job.scenario !== 'latency') {
-      merged.set(seen === undefined ? key : `${key}|${merged.size}`, {
-        ...run,
-        result: { ...run.result, processMedians: [stats(run.result.timesMs ?? []).median] },
-      });
+    if (seen === undefined) {
+      merged.set(key, { ...run, result: { ...run.result, processMedians: [processMedian(run.result)] } });
       continue;
     }
     const r = seen.result;
+    const pooled = Object.fromEntries(
+      POOLED.filter((name) => Array.isArray(r[name])).map((name) => [
+        name,
+        [...r[name], ...run.result[name]],
+      ]),
+    );
     seen.result = {
       ...r,
-      timesMs: [...r.timesMs, ...run.result.timesMs],
-      processMedians: [...r.processMedians, stats(run.result.timesMs).median],
+      ...pooled,
+      processMedians: [...r.processMedians, processMedian(run.result)],
       peakRssMb: Math.max(r.peakRssMb, run.result.peakRssMb),
       foreignCpuShare: Math.max(r.foreignCpuShare ?? 0, run.result.foreignCpuShare ?? 0),
     };
@@ -490,6 +503,7 @@ function summarize(runs, manifest) {
         texts: run.job.count,
         batchSize: run.job.batchSize,
         rounds: t.n,
+        processes: r.processMedians.length,
         textsPerSecond: t.median,
         textsPerSecondMin: t.min,
         textsPerSecondMax: t.max,
@@ -503,6 +517,8 @@ function summarize(runs, manifest) {
         metric: 'concurrency',
         requests: run.job.count,
         rounds: r.roundsMs.length,
+        processes: r.processMedians.length,
+        processMediansMs: r.processMedians,
         medianMs: l.median,
         p95Ms: l.p95,
         q1Ms: l.q1,
@@ -688,6 +704,7 @@ async function main() {
   }
 
   const sgemmRun = runs.find((r) => r.scenario === 'sgemm' && r.ok);
+  const profileRun = runs.find((r) => r.scenario === 'profile' && r.ok);
   const rows = summarize(runs, manifest);
   const sgemm = sgemmRun ? { ...sgemmRun.result, threads: sgemmRun.job.threads } : null;
   if (sgemm)
@@ -713,6 +730,7 @@ async function main() {
     flopsFormula: FORMULA,
     contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([id, c]) => [id, c.label])),
     sgemm,
+    profile: profileRun ? profileRun.result : null,
     summary: rows,
     nodeShare: nodeShare(runs),
     agreement: agreement(rows, runs),

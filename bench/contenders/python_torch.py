@@ -6,6 +6,7 @@ Scenarios:
   latency  torch.jit.load of the same TorchScript torch-encoders loads, torch.set_num_threads(threads), forwards
            under torch.inference_mode() with the graph-executor setting the library uses on its inference thread
            (torch._C._set_graph_executor_optimize(False)) unless job.executorOptimize is true.
+  profile  the latency setup under torch.autograd.profiler: self CPU time per op over job.runs forwards.
   sgemm    the machine's fp32 matmul peak through libtorch: best of job.repeats torch.mm of two n x n matrices
            (2 n^3 FLOPs each), with threads intra-op threads.
 """
@@ -52,17 +53,24 @@ def blas_library() -> str:
     return ", ".join(names) or "none mapped"
 
 
-def latency(job: dict) -> dict:
-    optimize = bool(job.get("executorOptimize", False))
-    torch._C._set_graph_executor_optimize(optimize)
+def load_for_latency(job: dict) -> tuple:
+    torch._C._set_graph_executor_optimize(bool(job.get("executorOptimize", False)))
     load_start = time.perf_counter()
     module = torch.jit.load(str(Path(job["modelDir"]) / "model.pt"))
     module.eval()
     load_ms = (time.perf_counter() - load_start) * 1000
     batch, seq = job["batch"], job["seq"]
-    ids = latency_ids(batch, seq)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    types = torch.zeros(batch, seq, dtype=torch.long)
+    inputs = (
+        latency_ids(batch, seq),
+        torch.ones(batch, seq, dtype=torch.long),
+        torch.zeros(batch, seq, dtype=torch.long),
+    )
+    return module, inputs, load_ms
+
+
+def latency(job: dict) -> dict:
+    optimize = bool(job.get("executorOptimize", False))
+    module, (ids, mask, types), load_ms = load_for_latency(job)
     times = []
     with torch.inference_mode():
         start = time.perf_counter()
@@ -87,6 +95,24 @@ def latency(job: dict) -> dict:
     }
 
 
+def profile(job: dict) -> dict:
+    module, inputs, _ = load_for_latency(job)
+    with torch.inference_mode():
+        for _ in range(job["warmup"]):
+            module(*inputs)
+        with torch.autograd.profiler.profile() as prof:
+            start = time.perf_counter()
+            for _ in range(job["runs"]):
+                module(*inputs)
+            wall_ms = (time.perf_counter() - start) * 1000 / job["runs"]
+    ops = [
+        {"op": e.key, "calls": e.count // job["runs"], "selfMs": e.self_cpu_time_total / 1000 / job["runs"]}
+        for e in prof.key_averages()
+    ]
+    ops.sort(key=lambda op: op["selfMs"], reverse=True)
+    return {"runs": job["runs"], "wallMsPerForward": wall_ms, "ops": ops}
+
+
 def sgemm(job: dict) -> dict:
     n = job["n"]
     generator = torch.Generator().manual_seed(0)
@@ -109,7 +135,7 @@ def main() -> None:
         sys.exit("usage: python_torch.py --job JOB.json")
     job = json.loads(Path(sys.argv[sys.argv.index("--job") + 1]).read_text())
     torch.set_num_threads(job["threads"])
-    scenario = {"latency": latency, "sgemm": sgemm}.get(job["scenario"])
+    scenario = {"latency": latency, "profile": profile, "sgemm": sgemm}.get(job["scenario"])
     if scenario is None:
         sys.exit(f"python_torch: unknown scenario {job['scenario']}")
     result = scenario(job)

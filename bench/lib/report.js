@@ -89,7 +89,8 @@ function markdownTable(results) {
       median = `${ms(row.medianMs)} ms / round`;
       spread =
         row.rounds > 1
-          ? `${fmt(row.textsPerSecondMin, 0)}–${fmt(row.textsPerSecondMax, 0)} texts/s (${row.rounds} rounds)`
+          ? `${fmt(row.textsPerSecondMin, 0)}–${fmt(row.textsPerSecondMax, 0)} texts/s (${row.rounds} rounds` +
+            `${row.processes > 1 ? ` in ${row.processes} processes` : ''})`
           : '1 round';
       throughput = `${fmt(row.textsPerSecond, 0)} texts/s`;
     }
@@ -109,6 +110,42 @@ function markdownTable(results) {
     );
   }
   return lines.join('\n');
+}
+
+/** Where libtorch's fp32 BERT-base forward spends its time, op by op, and what the matmuls achieve. */
+function profileSection(profile, results) {
+  if (!profile) return [];
+  const total = profile.ops.reduce((sum, op) => sum + op.selfMs, 0);
+  const base = results.models.base.config;
+  const [h, i, layers] = [base.hidden_size, base.intermediate_size, base.num_hidden_layers];
+  // Linear layers of one b1 x s128 forward: Q, K, V, attention output (h x h each), FFN in and out (h x i each),
+  // the pooler (h x h, one token): 2 FLOPs per multiply-add.
+  const linearFlops = 2 * (layers * 128 * (4 * h * h + 2 * h * i) + h * h);
+  const addmm = profile.ops.find((op) => op.op === 'aten::addmm');
+  const lines = [
+    '## Where the fp32 forward goes (libtorch profiler, BERT-base b1 × s128)',
+    '',
+    `Self CPU time per op, averaged over ${profile.runs} forwards of the fp32 TorchScript under ` +
+      "torch.autograd.profiler (Python torch: the same libtorch ops, threads and executor setting as torch-encoders' " +
+      `workers); ${ms(profile.wallMsPerForward)} ms per forward with the profiler on.`,
+    '',
+    '| op | calls per forward | self ms per forward | share |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const op of profile.ops.slice(0, 8)) {
+    lines.push(`| ${op.op} | ${op.calls} | ${ms(op.selfMs)} | ${fmt((100 * op.selfMs) / total, 1)}% |`);
+  }
+  if (addmm) {
+    lines.push(
+      '',
+      `The linear layers (aten::addmm, OpenBLAS sgemm) do ${fmt(linearFlops / 1e9, 1)} GFLOP per forward at ` +
+        `${fmt(linearFlops / (addmm.selfMs / 1000) / 1e9, 0)} GFLOP/s` +
+        (results.sgemm ? ` (the machine's sgemm peak: ${fmt(results.sgemm.gflops, 0)} GFLOP/s)` : '') +
+        '.',
+    );
+  }
+  lines.push('');
+  return lines;
 }
 
 function nodeShareSection(share) {
@@ -204,6 +241,7 @@ function markdown(results, svgName) {
     '',
   );
   lines.push(...nodeShareSection(results.nodeShare));
+  lines.push(...profileSection(results.profile, results));
   if (results.agreement.length > 0) {
     lines.push(
       '## Same weights, same answers',
