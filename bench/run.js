@@ -10,10 +10,11 @@
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
-// sentiment, concurrency, node-share, sgemm, profile, diagnostics), --skip-wasm, --runs N (latency runs, overrides the mode),
-// --no-chart. Preparation (bench/prepare.py, Debian's /usr/bin/python3 with torch; BENCH_PYTHON overrides) is cached
-// in bench/.cache/ and re-done when its inputs change. Do not time anything while other heavy work runs: the run
-// records the load average and any demo training process it sees, and says so in its report.
+// sentiment, int8-accuracy, concurrency, node-share, sgemm, profile, diagnostics), --skip-wasm, --runs N (latency
+// runs, overrides the mode), --processes N (processes per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py, Debian's /usr/bin/python3 with torch;
+// BENCH_PYTHON overrides) is cached in bench/.cache/ and re-done when its inputs change. Do not time anything while
+// other heavy work runs: the run records the load average and any demo training process it sees, and says so in
+// its report.
 'use strict';
 
 const { spawnSync, spawn } = require('node:child_process');
@@ -40,6 +41,7 @@ function parseArgs(argv) {
     only: null,
     skipWasm: false,
     runs: null,
+    processes: null,
     chart: true,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -57,13 +59,22 @@ function parseArgs(argv) {
     else if (arg === '--only') options.only = new Set(value().split(','));
     else if (arg === '--skip-wasm') options.skipWasm = true;
     else if (arg === '--runs') options.runs = Number(value());
+    else if (arg === '--processes') options.processes = Number(value());
     else if (arg === '--no-chart') options.chart = false;
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 19).join('\n') + '\n');
+      const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
+      const header = lines.slice(
+        0,
+        lines.findIndex((line) => !line.startsWith('//')),
+      );
+      process.stdout.write(header.join('\n') + '\n');
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (see --help)`);
   }
   if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error('--threads must be >= 1');
+  if (options.processes !== null && !(Number.isInteger(options.processes) && options.processes >= 1)) {
+    throw new Error('--processes must be >= 1');
+  }
   return options;
 }
 
@@ -225,6 +236,15 @@ function buildJobs(options, plan, manifest) {
         backend: 'wasm',
       });
     }
+  }
+
+  // What int8 costs in accuracy: the demo model's held-out sentences (its model card's figure), fp32 and int8.
+  if (want('int8-accuracy') && classifier.int8Dir && classifier.source === 'demo') {
+    add('int8-accuracy', 'torch-encoders', {
+      scenario: 'accuracy',
+      modelDir: classifier.dir,
+      int8Dir: classifier.int8Dir,
+    });
   }
 
   if (want('concurrency')) {
@@ -440,8 +460,8 @@ function summarize(runs, manifest) {
     stats(result.timesMs ?? result.latenciesMs ?? result.roundsMs ?? []).median;
   const merged = new Map();
   for (const run of runs) {
-    if (!run.ok || ['sgemm', 'node-share', 'profile'].includes(run.scenario)) continue;
-    const key = `${run.scenario}|${run.contender}|${run.job.variant ?? ''}`;
+    if (!run.ok || ['sgemm', 'node-share', 'profile', 'int8-accuracy'].includes(run.scenario)) continue;
+    const key = `${run.scenario}|${run.job.scenario}|${run.contender}|${run.job.variant ?? ''}`;
     const seen = merged.get(key);
     if (seen === undefined) {
       merged.set(key, { ...run, result: { ...run.result, processMedians: [processMedian(run.result)] } });
@@ -656,7 +676,7 @@ function today() {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const plan = PLANS[options.mode];
+  const plan = { ...PLANS[options.mode], ...(options.processes ? { processes: options.processes } : {}) };
   if (!fs.existsSync(path.join(ROOT, 'dist/lib/index.js'))) {
     throw new Error('dist/lib is missing: run `npm run build:ts` (and `npm run build:native`) first');
   }
@@ -705,6 +725,14 @@ async function main() {
 
   const sgemmRun = runs.find((r) => r.scenario === 'sgemm' && r.ok);
   const profileRun = runs.find((r) => r.scenario === 'profile' && r.ok);
+  const accuracyRun = runs.find((r) => r.scenario === 'int8-accuracy' && r.ok);
+  // Kept until the report is written, so that a failure below does not lose the measurements.
+  fs.mkdirSync(options.out, { recursive: true });
+  const rawFile = path.join(
+    options.out,
+    `${today()}${options.mode === 'full' ? '' : `-${options.mode}`}.runs.json`,
+  );
+  fs.writeFileSync(rawFile, JSON.stringify({ options, manifest, warnings, runs }));
   const rows = summarize(runs, manifest);
   const sgemm = sgemmRun ? { ...sgemmRun.result, threads: sgemmRun.job.threads } : null;
   if (sgemm)
@@ -731,6 +759,7 @@ async function main() {
     contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([id, c]) => [id, c.label])),
     sgemm,
     profile: profileRun ? profileRun.result : null,
+    int8Accuracy: accuracyRun ? accuracyRun.result : null,
     summary: rows,
     nodeShare: nodeShare(runs),
     agreement: agreement(rows, runs),
@@ -751,6 +780,7 @@ async function main() {
     fs.copyFileSync(`${stem}.svg`, path.join(options.out, 'latest.svg'));
   await report.writeJson(`${stem}.json`, results);
   fs.writeFileSync(`${stem}.md`, report.markdown(results, path.basename(`${stem}.svg`)));
+  fs.rmSync(rawFile);
   log(`wrote ${path.relative(process.cwd(), stem)}.{json,md${chart.svg ? ',svg' : ''}}`);
   if (!chart.svg) log(`chart: ${chart.reason}`);
   process.stdout.write(report.markdownTable(results) + '\n');

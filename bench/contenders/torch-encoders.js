@@ -78,30 +78,9 @@ async function concurrency() {
     ...(job.dynamicBatching ? { dynamicBatching: true } : {}),
   });
   const loadMs = performance.now() - loadStart;
-  const latencies = [];
-  const roundsMs = [];
-  for (let r = 0; r < job.warmupRounds + job.rounds; r++) {
-    const start = performance.now();
-    const perRequest = await Promise.all(
-      sentences.map(async (text) => {
-        const issued = performance.now();
-        await classify(text);
-        return performance.now() - issued;
-      }),
-    );
-    const wall = performance.now() - start;
-    if (r >= job.warmupRounds) {
-      latencies.push(...perRequest);
-      roundsMs.push(wall);
-    }
-  }
+  const measured = await common.concurrentRounds(classify, sentences, job);
   await classify.dispose();
-  return {
-    loadMs,
-    latenciesMs: latencies,
-    roundsMs,
-    requestsPerSecond: roundsMs.map((ms) => (sentences.length * 1000) / ms),
-  };
+  return { loadMs, ...measured };
 }
 
 /**
@@ -163,7 +142,29 @@ async function breakdown() {
   return { dims, untruncatedTokens: full.ids.length, textLength: text.length, parts, pipelineMs };
 }
 
-const SCENARIOS = { latency, throughput, concurrency, breakdown };
+/** Held-out accuracy of the demo sentiment model, fp32 (job.modelDir) against int8 (job.int8Dir). */
+async function accuracy() {
+  // The 300 held-out sentences of the demo model card (tools/evaluate_demo.js): the same split code and seed.
+  const { loadSplits } = require('../../tools/prepare_demo_data');
+  const heldOut = loadSplits().sentiment.heldOut;
+  const gold = heldOut.map((row) => (row.label === 1 ? 'positive' : 'negative'));
+  const measure = async (dir) => {
+    const classify = await pipeline('text-classification', dir, { threads: job.threads });
+    const predicted = (await classify(heldOut.map((row) => row.text))).map((result) => result[0].label);
+    await classify.dispose();
+    return { predicted, correct: predicted.filter((label, i) => label === gold[i]).length };
+  };
+  const fp32 = await measure(job.modelDir);
+  const int8 = await measure(job.int8Dir);
+  return {
+    sentences: heldOut.length,
+    fp32Accuracy: fp32.correct / heldOut.length,
+    int8Accuracy: int8.correct / heldOut.length,
+    sameLabel: fp32.predicted.filter((label, i) => label === int8.predicted[i]).length / heldOut.length,
+  };
+}
+
+const SCENARIOS = { latency, throughput, concurrency, breakdown, accuracy };
 
 common.runMain(async () => {
   const run = SCENARIOS[job.scenario];

@@ -125,30 +125,9 @@ async function concurrency(t) {
   const loadStart = performance.now();
   const classify = await t.pipeline('text-classification', localModel(t.env, job.modelDir), modelOptions());
   const loadMs = performance.now() - loadStart;
-  const latencies = [];
-  const roundsMs = [];
-  for (let r = 0; r < job.warmupRounds + job.rounds; r++) {
-    const start = performance.now();
-    const perRequest = await Promise.all(
-      sentences.map(async (text) => {
-        const issued = performance.now();
-        await classify(text);
-        return performance.now() - issued;
-      }),
-    );
-    const wall = performance.now() - start;
-    if (r >= job.warmupRounds) {
-      latencies.push(...perRequest);
-      roundsMs.push(wall);
-    }
-  }
+  const measured = await common.concurrentRounds(classify, sentences, job);
   await classify.dispose();
-  return {
-    loadMs,
-    latenciesMs: latencies,
-    roundsMs,
-    requestsPerSecond: roundsMs.map((ms) => (sentences.length * 1000) / ms),
-  };
+  return { loadMs, ...measured };
 }
 
 /** The version of package `name` as resolved from `from` (read from disk: some packages do not export it). */

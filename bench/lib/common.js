@@ -164,8 +164,34 @@ async function timeRuns(fn, { warmup, runs }) {
   return times;
 }
 
+/**
+ * The concurrency scenario: every text issued at once as a single-text call, `rounds` times after `warmupRounds`;
+ * per-request latency from issue to result, and each round's wall time.
+ */
+async function concurrentRounds(classify, texts, { warmupRounds, rounds }) {
+  const latenciesMs = [];
+  const roundsMs = [];
+  for (let r = 0; r < warmupRounds + rounds; r++) {
+    const start = performance.now();
+    const perRequest = await Promise.all(
+      texts.map(async (text) => {
+        const issued = performance.now();
+        await classify(text);
+        return performance.now() - issued;
+      }),
+    );
+    const wall = performance.now() - start;
+    if (r >= warmupRounds) {
+      latenciesMs.push(...perRequest);
+      roundsMs.push(wall);
+    }
+  }
+  return { latenciesMs, roundsMs, requestsPerSecond: roundsMs.map((ms) => (texts.length * 1000) / ms) };
+}
+
 module.exports = {
   ROOT,
+  concurrentRounds,
   latencyIds,
   loadSentences,
   stats,

@@ -236,6 +236,14 @@ function markdown(results, svgName) {
       'runs one forward per request, queued on the model thread; with it, requests that arrive together share forwards ' +
       '(grouped by length). ' +
       'transformers.js on onnxruntime-node runs concurrent session.run calls.',
+    ...(results.int8Accuracy
+      ? [
+          `- **int8 accuracy cost** (demo sentiment model, the ${results.int8Accuracy.sentences} held-out sentences of ` +
+            `its model card): fp32 ${fmt(100 * results.int8Accuracy.fp32Accuracy, 1)}%, int8 ` +
+            `${fmt(100 * results.int8Accuracy.int8Accuracy, 1)}% correct; the same label on ` +
+            `${fmt(100 * results.int8Accuracy.sameLabel, 1)}% of them.`,
+        ]
+      : []),
     '- **WASM** runs no native code: onnxruntime-node and sharp are stubbed out, onnxruntime-web is handed to ' +
       'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
     '',
