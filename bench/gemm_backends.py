@@ -44,7 +44,7 @@ def main() -> None:
     with torch.inference_mode():
         for m, k, n in SHAPES:
             x = torch.randn(m, k, generator=generator)
-            linear = torch.nn.Linear(k, n).eval()
+            linear = torch.nn.Linear(k, n).eval().requires_grad_(False)
             flops = 2 * m * k * n
             gflops = lambda call: flops / median_ms(call) / 1e6  # noqa: E731
             openblas = gflops(lambda: torch.nn.functional.linear(x, linear.weight, linear.bias))

@@ -140,7 +140,7 @@ export function splitRows(
 
 /**
  * Runs `sequences` through `model` in micro-batches sorted by length and returns each sequence's
- * outputs in input order. Micro-batches are queued together, so the model's thread stays busy.
+ * outputs in input order. Micro-batches are queued together, so the model's workers stay busy.
  */
 export async function forwardInMicroBatches(
   model: Model,

@@ -128,7 +128,7 @@ async function openDirectory(dir: string, maxLength: number | undefined): Promis
 }
 
 /**
- * A TorchScript encoder on one device, with its own inference thread. Loaded from a model
+ * A TorchScript encoder on one device, with its own worker threads. Loaded from a model
  * directory it also has its config and tokenizer, and can encode text.
  */
 export class Model {
@@ -227,7 +227,7 @@ export class Model {
 
   /**
    * Runs the module on `inputs` of shape `dims` = [batch, seq], off the event loop; concurrent
-   * calls queue on the model's thread. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED.
+   * calls queue on the model's workers. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED.
    */
   async forward(inputs: ForwardInputs, dims: readonly [number, number]): Promise<Record<string, Tensor>> {
     const callSite: { stack?: string } = {};

@@ -27,9 +27,9 @@ const ORDER = [
 const SHORT = {
   'torch-encoders': 'torch-encoders fp32',
   'torch-encoders-int8': 'torch-encoders int8',
-  'torch-encoders-workers': 'torch-encoders fp32, 1 worker per thread',
+  'torch-encoders-workers': 'torch-encoders fp32, workers = threads',
   'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
-  'torch-encoders-dynamic-batching-workers': 'torch-encoders + dynamicBatching, 1 worker per thread',
+  'torch-encoders-dynamic-batching-workers': 'torch-encoders + dynamicBatching, workers = threads',
   'transformers-js-node': 'transformers.js (onnxruntime-node)',
   'transformers-js-wasm': 'transformers.js (WASM)',
   'python-torch': 'Python torch (TorchScript)',
@@ -233,7 +233,7 @@ function markdown(results, svgName) {
       'so that small forwards run side by side instead of splitting each one across threads.',
     '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
       'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
-      'runs one forward per request, queued on the model thread; with it, requests that arrive together share forwards ' +
+      "runs one forward per request, queued on the model's workers; with it, requests that arrive together share forwards " +
       '(grouped by length). ' +
       'transformers.js on onnxruntime-node runs concurrent session.run calls.',
     ...(results.int8Accuracy
@@ -320,7 +320,8 @@ function chartRows(results) {
 
 function chartSpec(results) {
   const data = chartRows(results);
-  const contenders = [...new Set(data.map((d) => d.contender))];
+  // Every panel lists its contenders in one order: torch-encoders' variants first.
+  const contenders = ORDER.map((id) => SHORT[id]).filter((label) => data.some((d) => d.contender === label));
   const colorOf = (label) => {
     const id = Object.entries(SHORT).find(([, short]) => short === label)?.[0];
     return COLORS[Math.max(0, ORDER.indexOf(id))];
@@ -384,7 +385,7 @@ function chartSpec(results) {
     config: {
       view: { stroke: null },
       font: 'sans-serif',
-      axis: { labelLimit: 300 },
+      axis: { labelLimit: 420 },
       header: { labelFontSize: 12 },
     },
   };
