@@ -304,6 +304,10 @@ describe('help and errors', () => {
         ['embed', '--device', 'gpu', 'x'],
         /argument 'gpu' is invalid\. Expected 'cpu', 'cuda', 'cuda:N' or 'auto'/,
       ],
+      [
+        ['classify', '--workers', 'two', 'x'],
+        /argument 'two' is invalid\. Expected an integer from 1 to 1024/,
+      ],
       [['classify', '--file'], "option '-f, --file <path>' argument missing"],
       [
         ['classify', '--model', CLASSIFIER, '--file', 'x.txt', 'text'],
@@ -336,6 +340,19 @@ describe('help and errors', () => {
     ];
     const results = await Promise.all(cases.map(([args]) => run(args)));
     results.forEach((result, index) => expectOneErrorLine(result, 1, cases[index]![1]));
+  });
+
+  test('--workers: the same results as one worker; more workers than threads is refused', async () => {
+    const texts = ['a great film', 'a dull and tiring film', 'fine'];
+    const one = await run(['classify', '--model', CLASSIFIER, '--threads', '2', ...texts]);
+    const two = await run(['classify', '--model', CLASSIFIER, '--threads', '2', '--workers', '2', ...texts]);
+    expect(two.code).toBe(0);
+    expect(jsonLines(two.stdout)).toEqual(jsonLines(one.stdout));
+    expectOneErrorLine(
+      await run(['classify', '--model', CLASSIFIER, '--threads', '1', '--workers', '2', 'x']),
+      1,
+      'loadModel: options.workers must be an integer from 1 to options.threads (1), as each worker needs a thread of its own; got the number 2',
+    );
   });
 
   test('a bad JSONL line is named by file and line number', async () => {

@@ -1,13 +1,15 @@
-// The benchmark harness end to end in its smoke mode: tiny random-weight models, one or two iterations per
-// contender, every contender and scenario in its own process. Checks that it completes and writes the report files
-// with the expected structure; it asserts nothing about speed (timings on a shared test machine mean nothing).
+// The smoke test of the benchmark: `npm run bench:quick` end to end (BERT-base random weights prepared into
+// bench/.cache on first use, every contender and scenario in its own process, under 3 minutes on 2 cores). Checks
+// that it completes and writes valid JSON, the Markdown report and the chart; it asserts nothing about speed
+// (timings on a shared test machine mean nothing).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TIMEOUT_MS = 150_000;
+// bench:quick takes ~2 min on an idle 2-core machine, ~35 s more when bench/.cache is prepared first.
+const TIMEOUT_MS = 600_000;
 
 interface SummaryRow {
   scenario: string;
@@ -23,8 +25,8 @@ interface SummaryRow {
 function run(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [path.join(ROOT, 'bench/run.js'), ...args],
+      'npm',
+      ['run', '--silent', 'bench:quick', '--', ...args],
       { cwd: ROOT, timeout: TIMEOUT_MS - 10_000, maxBuffer: 32 * 2 ** 20 },
       (error, _stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
@@ -34,17 +36,17 @@ function run(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
-describe('bench/run.js --smoke', () => {
+describe('npm run bench:quick', () => {
   let out: string;
   let results: Record<string, unknown> & { summary: SummaryRow[] };
   let stem: string;
 
   beforeAll(async () => {
-    out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
-    const { code, stderr } = await run(['--smoke', '--out', out]);
-    if (code !== 0) throw new Error(`bench/run.js --smoke exited ${code}:\n${stderr.slice(-4000)}`);
-    const json = fs.readdirSync(out).find((file) => file.endsWith('-smoke.json'));
-    if (json === undefined) throw new Error(`no *-smoke.json in ${out}: ${fs.readdirSync(out).join(', ')}`);
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quick-'));
+    const { code, stderr } = await run(['--out', out]);
+    if (code !== 0) throw new Error(`npm run bench:quick exited ${code}:\n${stderr.slice(-4000)}`);
+    const json = fs.readdirSync(out).find((file) => file.endsWith('-quick.json'));
+    if (json === undefined) throw new Error(`no *-quick.json in ${out}: ${fs.readdirSync(out).join(', ')}`);
     stem = path.join(out, json.replace(/\.json$/, ''));
     results = JSON.parse(fs.readFileSync(`${stem}.json`, 'utf8'));
   }, TIMEOUT_MS);
@@ -56,7 +58,7 @@ describe('bench/run.js --smoke', () => {
   it('writes valid JSON with the machine, versions and every section', () => {
     expect(results).toMatchObject({
       schema: 1,
-      mode: 'smoke',
+      mode: 'quick',
       threads: 2,
       machine: { cpuModel: expect.any(String), logicalCores: expect.any(Number), threads: 2 },
       versions: {
@@ -68,6 +70,13 @@ describe('bench/run.js --smoke', () => {
       },
       flopsFormula: expect.any(String),
       sgemm: { n: expect.any(Number), gflops: expect.any(Number) },
+      profile: { runs: expect.any(Number), ops: expect.any(Array) },
+      int8Accuracy: {
+        sentences: 300,
+        fp32Accuracy: expect.any(Number),
+        int8Accuracy: expect.any(Number),
+        sameLabel: expect.any(Number),
+      },
       nodeShare: {
         tokenizeMs: expect.any(Number),
         marshalMs: expect.any(Number),
@@ -90,6 +99,11 @@ describe('bench/run.js --smoke', () => {
         'bert-b1/torch-encoders-int8',
         'bert-b1/transformers-js-node',
         'bert-b1/transformers-js-wasm',
+        'bert-b8/python-torch',
+        'bert-b8/torch-encoders',
+        'bert-b8/torch-encoders-int8',
+        'bert-b8/transformers-js-node',
+        'bert-b8/transformers-js-wasm',
         'concurrency/torch-encoders',
         'concurrency/torch-encoders-dynamic-batching',
         'concurrency/torch-encoders-dynamic-batching-workers',
@@ -125,6 +139,7 @@ describe('bench/run.js --smoke', () => {
     const markdown = fs.readFileSync(`${stem}.md`, 'utf8');
     expect(markdown).toContain('| scenario | contender | median | p95 |');
     expect(markdown).toContain('Node-side share');
+    expect(markdown).toContain('Where the fp32 forward goes');
     const chart = results.chart as { svg: string | null; reason?: string };
     if (chart.svg !== null) {
       expect(fs.readFileSync(path.join(out, chart.svg), 'utf8')).toMatch(/^<svg/);
