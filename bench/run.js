@@ -10,7 +10,7 @@
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
-// sentiment, int8-accuracy, concurrency, node-share, sgemm, profile, diagnostics), --skip-wasm, --runs N (latency
+// sentiment, int8-accuracy, concurrency, concurrency-base, node-share, sgemm, profile, diagnostics), --skip-wasm, --runs N (latency
 // runs, overrides the mode), --processes N (processes per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py, Debian's /usr/bin/python3 with torch;
 // BENCH_PYTHON overrides) is cached in bench/.cache/ and re-done when its inputs change. Do not time anything while
 // other heavy work runs: the run records the load average and any demo training process it sees, and says so in
@@ -90,6 +90,7 @@ const PLANS = {
     throughput: { rounds: 4, warmupCount: 64, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 32, batchSize: 8 },
     concurrency: { count: 64, warmupRounds: 2, rounds: 6 },
+    concurrencyBase: { count: 64, warmupRounds: 1, rounds: 2 },
     breakdown: { warmup: 3, runs: 20 },
     sgemm: { n: 2048, repeats: 10 },
     profile: { warmup: 3, runs: 5 },
@@ -104,6 +105,7 @@ const PLANS = {
     throughput: { rounds: 1, warmupCount: 32, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 16, batchSize: 8 },
     concurrency: { count: 64, warmupRounds: 1, rounds: 2 },
+    concurrencyBase: { count: 64, warmupRounds: 1, rounds: 1 },
     breakdown: { warmup: 2, runs: 8 },
     sgemm: { n: 2048, repeats: 5 },
     profile: { warmup: 2, runs: 3 },
@@ -118,6 +120,7 @@ const PLANS = {
     throughput: { rounds: 1, warmupCount: 8, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 8, batchSize: 8 },
     concurrency: { count: 8, warmupRounds: 1, rounds: 1 },
+    concurrencyBase: { count: 8, warmupRounds: 1, rounds: 1 },
     breakdown: { warmup: 1, runs: 2 },
     sgemm: { n: 256, repeats: 2 },
     diagnostics: false,
@@ -263,6 +266,21 @@ function buildJobs(options, plan, manifest) {
         workers: options.threads,
       });
       add('concurrency', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
+    }
+  }
+
+  // The same requests as sentence embeddings from the BERT-base weights: a forward of a short text costs about
+  // what streaming the 110 M weights from memory does, which is what batching requests saves.
+  if (want('concurrency-base')) {
+    for (let process = 0; process < plan.processes; process++) {
+      const each = { scenario: 'concurrency', task: 'feature-extraction', ...plan.concurrencyBase, process };
+      add('concurrency-base', 'torch-encoders', { ...each, modelDir: base.dir });
+      add('concurrency-base', 'torch-encoders-dynamic-batching', {
+        ...each,
+        modelDir: base.dir,
+        dynamicBatching: true,
+      });
+      add('concurrency-base', 'transformers-js-node', { ...each, modelDir: base.dir, backend: 'node' });
     }
   }
 

@@ -72,10 +72,12 @@ async function throughput() {
 async function concurrency() {
   const { sentences } = common.loadSentences(job.count);
   const loadStart = performance.now();
-  const classify = await pipeline('text-classification', job.modelDir, {
+  const task = job.task ?? 'text-classification';
+  const classify = await pipeline(task, job.modelDir, {
     threads: job.threads,
     ...(job.workers ? { workers: job.workers } : {}),
     ...(job.dynamicBatching ? { dynamicBatching: true } : {}),
+    ...(task === 'feature-extraction' ? { pooling: 'mean', normalize: true } : {}),
   });
   const loadMs = performance.now() - loadStart;
   const measured = await common.concurrentRounds(classify, sentences, job);

@@ -123,10 +123,16 @@ async function throughput(t) {
 async function concurrency(t) {
   const { sentences } = common.loadSentences(job.count);
   const loadStart = performance.now();
-  const classify = await t.pipeline('text-classification', localModel(t.env, job.modelDir), modelOptions());
+  const task = job.task ?? 'text-classification';
+  const pipe = await t.pipeline(task, localModel(t.env, job.modelDir), modelOptions());
   const loadMs = performance.now() - loadStart;
-  const measured = await common.concurrentRounds(classify, sentences, job);
-  await classify.dispose();
+  // Embeddings: mean pooling and L2 normalisation, as torch-encoders' feature-extraction pipeline is set up.
+  const call =
+    task === 'feature-extraction'
+      ? (text) => pipe(text, { pooling: 'mean', normalize: true })
+      : (text) => pipe(text);
+  const measured = await common.concurrentRounds(call, sentences, job);
+  await pipe.dispose();
   return { loadMs, ...measured };
 }
 

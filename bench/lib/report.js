@@ -11,6 +11,10 @@ const SCENARIOS = {
   'bert-b8': { title: 'BERT-base, batch 8 x 128 tokens (forward from token ids)', metric: 'latency' },
   sentiment: { title: 'Demo sentiment model, end to end from strings', metric: 'throughput' },
   concurrency: { title: 'Concurrent single-text requests (demo sentiment model)', metric: 'concurrency' },
+  'concurrency-base': {
+    title: 'Concurrent single-text requests (BERT-base sentence embeddings)',
+    metric: 'concurrency',
+  },
   diagnostics: { title: 'Diagnostics: BERT-base b1 x 128 under other settings', metric: 'latency' },
 };
 const ORDER = [
@@ -58,7 +62,8 @@ function scenarioCell(row) {
   const prefix = row.scenario === 'diagnostics' ? 'diag. ' : '';
   if (row.metric === 'latency') return `${prefix}b${row.batch}×s${row.seq}`;
   if (row.metric === 'throughput') return `${prefix}sentiment, ${row.texts} texts, batch ${row.batchSize}`;
-  return `${prefix}${row.requests} concurrent requests`;
+  const model = row.scenario === 'concurrency-base' ? 'BERT-base embeddings' : 'sentiment';
+  return `${prefix}${row.requests} concurrent requests, ${model}`;
 }
 
 /** The main table: one line per contender and scenario, all from the same run. */
@@ -306,7 +311,9 @@ function chartRows(results) {
       });
     } else {
       rows.push({
-        panel: `${row.requests} concurrent requests: requests/s (higher is better)`,
+        panel: `${row.requests} concurrent requests, ${
+          row.scenario === 'concurrency-base' ? 'BERT-base embeddings' : 'demo sentiment'
+        }: requests/s (higher is better)`,
         contender: label,
         value: row.requestsPerSecond,
         lo: row.requestsPerSecond,
