@@ -83,7 +83,7 @@ const PLANS = {
   full: {
     // Native latency jobs run in `processes` separate processes each (interleaved): libtorch's speed differs from
     // one process to the next by up to ~1.5x on this kind of VM, while it is steady within a process.
-    processes: 3,
+    processes: 5,
     latency: { b1: { warmup: 5, runs: 12 }, b8: { warmup: 2, runs: 4 } },
     latencyWasm: { b1: { warmup: 2, runs: 10 }, b8: { warmup: 1, runs: 3 } },
     sentences: 1000,
