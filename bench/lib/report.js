@@ -172,8 +172,9 @@ function nodeShareSection(share) {
     '',
     `Non-forward (Node-side) share: **${fmt(100 * share.nonForwardShare, 1)}%** (${fmt(share.nonForwardMs, 2)} ms of ` +
       `${fmt(share.sumOfPartsMs, 1)} ms). The public feature-extraction pipeline on the same text took ` +
-      `${fmt(share.pipelineMedianMs, 1)} ms (median; p95 ${fmt(share.pipelineP95Ms, 1)} ms): ` +
-      `${fmt(share.pipelineOverheadMs, 2)} ms (${fmt(100 * share.pipelineOverheadShare, 1)}%) beyond the forward.`,
+      `${fmt(share.pipelineMedianMs, 1)} ms (median; p95 ${fmt(share.pipelineP95Ms, 1)} ms), of which ` +
+      `${fmt(share.pipelineOverheadMs, 2)} ms (${fmt(100 * share.pipelineOverheadShare, 1)}%) outside its forward ` +
+      `(median ${fmt(share.pipelineForwardMedianMs, 1)} ms: the pipeline loads its own instance of the model).`,
     '',
   ];
 }
