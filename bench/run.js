@@ -324,6 +324,8 @@ function buildJobs(options, plan, manifest) {
       }
     }
   }
+  // The peak again at the end: the machine's speed drifts, and the best of both is the closer to its limit.
+  if (want('sgemm')) add('sgemm', 'python-torch', { scenario: 'sgemm', ...plan.sgemm });
   return jobs;
 }
 
@@ -744,7 +746,9 @@ async function main() {
     );
   }
 
-  const sgemmRun = runs.find((r) => r.scenario === 'sgemm' && r.ok);
+  const sgemmRun = runs
+    .filter((r) => r.scenario === 'sgemm' && r.ok)
+    .reduce((best, r) => (best === undefined || r.result.gflops > best.result.gflops ? r : best), undefined);
   const profileRun = runs.find((r) => r.scenario === 'profile' && r.ok);
   const accuracyRun = runs.find((r) => r.scenario === 'int8-accuracy' && r.ok);
   // Kept until the report is written, so that a failure below does not lose the measurements.
