@@ -18,6 +18,7 @@ const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { TextTokenizer } = require('../dist/lib/tokenizer');
+const { rng } = require('./seeded_random');
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, 'tools/data');
@@ -47,18 +48,6 @@ function parseArgs(argv) {
       );
   }
   return args;
-}
-
-/** mulberry32: a small seeded PRNG, so the splits do not depend on the Node version. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled(items, random) {

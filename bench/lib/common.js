@@ -3,6 +3,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { rng } = require('../../tools/seeded_random');
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -29,18 +30,6 @@ function sentimentDataDir() {
   return found;
 }
 
-/** mulberry32: a small seeded PRNG, so the sample is the same in every process and run. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SENTENCE_SEED = 20261122;
 
 /**
@@ -58,7 +47,8 @@ function loadSentences(count) {
       if (text !== '') all.push(text);
     }
   }
-  const random = prng(SENTENCE_SEED);
+  // The demo data's seeded PRNG: the same sample in every process and run.
+  const random = rng(SENTENCE_SEED);
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [all[i], all[j]] = [all[j], all[i]];
