@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import modeling  # noqa: E402
 from modeling import EncoderConfig, build_model, load_hf_state_dict, to_hf_config  # noqa: E402
+from make_fixtures import BERT_BASE  # noqa: E402  (bert-base-uncased's shape, as the fixtures' --bert-base)
 
 TOKENIZERS = ROOT / "test" / "fixtures" / "tokenizers"
 ONNX_OPSET = 14
@@ -53,16 +54,6 @@ BERT_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 BASE_OUTPUTS = ["last_hidden_state", "pooler_output"]
 MAX_LENGTH = 512
 
-BERT_BASE = {
-    "model_type": "bert",
-    "vocab_size": 30522,
-    "hidden_size": 768,
-    "num_hidden_layers": 12,
-    "num_attention_heads": 12,
-    "intermediate_size": 3072,
-    "max_position_embeddings": 512,
-    "type_vocab_size": 2,
-}
 TINY = {**BERT_BASE, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 WEIGHT_SEED = 1000
 TINY_CLASSIFIER_LABELS = ["negative", "positive"]
@@ -507,7 +498,7 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     sentiment = args.sentiment.resolve()
     has_demo = not args.smoke and all((sentiment / f).exists() for f in ("model.pt", "config.json"))
-    tools = [Path(__file__).resolve(), ROOT / "tools" / "modeling.py"]
+    tools = [Path(__file__).resolve(), ROOT / "tools" / "modeling.py", ROOT / "tools" / "make_fixtures.py"]
     suffix = f"-{'smoke' if args.smoke else 'full'}-{torch.__version__}"
 
     def cached(part: str, key: str, make):
