@@ -23,7 +23,8 @@ export interface DynamicBatchingOptions {
 
 /**
  * Requests gathered together can differ widely in length; padding them all to the longest costs more than the
- * extra forwards of a few length groups (measured: README, Performance).
+ * extra forwards of a few length groups: the bench's first 64 demo sentences padded together are 2,944 tokens for
+ * 1,151 real ones, in these groups 1,532 in 4 forwards.
  */
 const LENGTH_SPREAD: LengthSpread = { ratio: 1.25, slack: 8 };
 
