@@ -140,8 +140,8 @@ const CONTENDERS = {
     kind: 'node',
     script: 'torch-encoders.js',
   },
-  'torch-encoders-workers': {
-    label: 'torch-encoders, one worker per thread (fp32)',
+  'torch-encoders-one-worker': {
+    label: 'torch-encoders, workers: 1 (fp32)',
     kind: 'node',
     script: 'torch-encoders.js',
   },
@@ -150,8 +150,8 @@ const CONTENDERS = {
     kind: 'node',
     script: 'torch-encoders.js',
   },
-  'torch-encoders-dynamic-batching-workers': {
-    label: 'torch-encoders + dynamicBatching, one worker per thread',
+  'torch-encoders-dynamic-batching-one-worker': {
+    label: 'torch-encoders + dynamicBatching, workers: 1',
     kind: 'node',
     script: 'torch-encoders.js',
   },
@@ -223,12 +223,9 @@ function buildJobs(options, plan, manifest) {
       add('sentiment', 'torch-encoders', { ...each, modelDir: classifier.dir });
       if (classifier.int8Dir)
         add('sentiment', 'torch-encoders-int8', { ...each, modelDir: classifier.int8Dir });
-      // The same threads as one forward at a time with all of them, but each forward on one (ModelLoadOptions.workers).
-      add('sentiment', 'torch-encoders-workers', {
-        ...each,
-        modelDir: classifier.dir,
-        workers: options.threads,
-      });
+      // The demo model's default is a worker per thread (lib/default-workers.ts); this row is one forward at a time
+      // with every thread, what larger models get.
+      add('sentiment', 'torch-encoders-one-worker', { ...each, modelDir: classifier.dir, workers: 1 });
       add('sentiment', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
     }
     if (useWasm) {
@@ -259,11 +256,17 @@ function buildJobs(options, plan, manifest) {
         modelDir: classifier.dir,
         dynamicBatching: true,
       });
-      add('concurrency', 'torch-encoders-dynamic-batching-workers', {
+      add('concurrency', 'torch-encoders-one-worker', {
+        ...each,
+        modelDir: classifier.dir,
+        dynamicBatching: false,
+        workers: 1,
+      });
+      add('concurrency', 'torch-encoders-dynamic-batching-one-worker', {
         ...each,
         modelDir: classifier.dir,
         dynamicBatching: true,
-        workers: options.threads,
+        workers: 1,
       });
       add('concurrency', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
     }

@@ -122,7 +122,7 @@ function addCommonOptions(command: Command, task: TaskCommand, inputs: string): 
     .addOption(
       new Option(
         '--workers <n>',
-        'forwards run at the same time, sharing the threads (default: 1; 2 speeds up small models)',
+        'forwards run at the same time, sharing the threads (default: one per thread for models as small as the demo ones, else 1)',
       ).argParser(threadCount),
     )
     .option('--no-progress', 'no progress bar on stderr (shown for --file inputs)');

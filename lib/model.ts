@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NativeModel } from '../binding';
 import { padSequences } from './batching';
+import { defaultWorkers } from './default-workers';
 import { TorchEncodersError, fromNativeError } from './errors';
 import { readExportMetadata, type ExportMetadata } from './export-metadata';
 import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
@@ -23,9 +24,12 @@ export interface ModelLoadOptions {
   threads?: number;
   /**
    * How many forwards run at the same time, each on a worker thread of the model's own with an even
-   * share of `threads` (1 to `threads`). Default: 1, one forward at a time with every thread. More
-   * workers raise the throughput of many small forwards, which cannot keep several threads busy
-   * each (measured: README, Performance); a single forward then gets fewer threads.
+   * share of `threads` (1 to `threads`). Default: `threads` for a CPU model whose config.json shows it
+   * too small to use a second thread per forward (up to 2 MFLOP per token, such as 2 layers × 128
+   * wide: lib/default-workers.ts), else 1, one forward at a time with every thread. More workers
+   * raise the throughput of concurrent and batched calls (1.1-1.4× with 2 on 2 cores, measured from
+   * the demo models to BERT-base) but give a lone call fewer threads (1.5-1.7× its latency from 4
+   * layers × 256 wide up).
    */
   workers?: number;
   /** Applies torch.jit.freeze and optimize_for_inference at load. Default: false (see README). */
@@ -161,19 +165,26 @@ export class Model {
     const opened = await directory;
     // The exporter records the output names, so "logits" or "start_logits" need not be guessed by position.
     const outputNames = nativeOptions.outputNames ?? opened?.metadata?.outputNames;
+    const threads = nativeOptions.threads ?? os.availableParallelism();
+    // A device of the wrong type is left for the native loader to reject with its usual message.
+    const device: unknown = nativeOptions.device ?? 'cpu';
+    const onCuda =
+      typeof device === 'string' &&
+      (device.startsWith('cuda') || (device === 'auto' && native().cudaAvailable()));
     let handle: NativeModel;
     try {
       handle = await native().loadModel(file, {
-        threads: os.availableParallelism(),
         ...nativeOptions,
+        threads,
+        workers: nativeOptions.workers ?? defaultWorkers(opened?.config, threads, onCuda),
         ...(outputNames === undefined ? {} : { outputNames }),
       });
     } catch (error) {
       throw fromNativeError(error, callSite);
     }
     const dtype = opened?.metadata?.dtype;
-    const onCuda = handle.device.startsWith('cuda');
-    if ((dtype === 'float16' && !onCuda) || (dtype === 'qint8' && onCuda)) {
+    const loadedOnCuda = handle.device.startsWith('cuda');
+    if ((dtype === 'float16' && !loadedOnCuda) || (dtype === 'qint8' && loadedOnCuda)) {
       // Refused here rather than at the first forward, where libtorch's message names a kernel.
       await handle.dispose();
       throw new TorchEncodersError(

@@ -20,9 +20,9 @@ const SCENARIOS = {
 const ORDER = [
   'torch-encoders',
   'torch-encoders-int8',
-  'torch-encoders-workers',
+  'torch-encoders-one-worker',
   'torch-encoders-dynamic-batching',
-  'torch-encoders-dynamic-batching-workers',
+  'torch-encoders-dynamic-batching-one-worker',
   'transformers-js-node',
   'transformers-js-wasm',
   'python-torch',
@@ -31,9 +31,9 @@ const ORDER = [
 const SHORT = {
   'torch-encoders': 'torch-encoders fp32',
   'torch-encoders-int8': 'torch-encoders int8',
-  'torch-encoders-workers': 'torch-encoders fp32, workers = threads',
+  'torch-encoders-one-worker': 'torch-encoders fp32, workers: 1',
   'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
-  'torch-encoders-dynamic-batching-workers': 'torch-encoders + dynamicBatching, workers = threads',
+  'torch-encoders-dynamic-batching-one-worker': 'torch-encoders + dynamicBatching, workers: 1',
   'transformers-js-node': 'transformers.js (onnxruntime-node)',
   'transformers-js-wasm': 'transformers.js (WASM)',
   'python-torch': 'Python torch (TorchScript)',
@@ -234,9 +234,10 @@ function markdown(results, svgName) {
         : '') +
       '. torch-encoders: one `classify(texts, { batchSize: 8 })` call (it sorts by length and pads each batch to its ' +
       'own longest); transformers.js: `classifier(chunk)` on consecutive chunks of 8 in input order (it pads a call to ' +
-      'its longest member). Both tokenize, run the model and apply softmax + top-1 label. "One worker per thread": ' +
-      `the same ${results.threads} threads as ${results.threads} model workers of 1 thread each (\`workers: ${results.threads}\`), ` +
-      'so that small forwards run side by side instead of splitting each one across threads.',
+      'its longest member). Both tokenize, run the model and apply softmax + top-1 label. torch-encoders runs with its ' +
+      `defaults: for a model as small as the demo one, ${results.threads} model workers of 1 thread each, so that ` +
+      'small forwards run side by side (lib/default-workers.ts); "workers: 1" is one forward at a time with every ' +
+      'thread, the default for larger models.',
     '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
       'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
       "runs one forward per request, queued on the model's workers; with it, requests that arrive together share forwards " +

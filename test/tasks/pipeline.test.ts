@@ -132,6 +132,24 @@ describe('manual API', () => {
     expect(outputs.output_0!.dims).toEqual([3, 3]);
   });
 
+  it('workers default to one per thread for a model as small as the fixtures, on the CPU; options win', async () => {
+    await using small = await Model.load(CLASSIFIER, { threads: 2 });
+    expect([small.workers, small.threads]).toEqual([2, 2]);
+    await using chosen = await Model.load(CLASSIFIER, { threads: 2, workers: 1 });
+    expect([chosen.workers, chosen.threads]).toEqual([1, 2]);
+    // A bare file has no config.json to size the model from.
+    await using bare = await Model.load(path.join(CLASSIFIER, 'model.pt'), { threads: 2 });
+    expect([bare.workers, bare.threads]).toEqual([1, 2]);
+    // The same weights with BERT-base's sizes in config.json: one forward at a time, with every thread.
+    const large = path.join(tmp, 'large-config');
+    fs.cpSync(CLASSIFIER, large, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(large, 'config.json'), 'utf8'));
+    const sizes = { hidden_size: 768, num_hidden_layers: 12, intermediate_size: 3072 };
+    fs.writeFileSync(path.join(large, 'config.json'), JSON.stringify({ ...config, ...sizes }));
+    await using base = await Model.load(large, { threads: 2 });
+    expect([base.workers, base.threads]).toEqual([1, 2]);
+  });
+
   it('a bare TorchScript file runs forward but cannot encode', async () => {
     await using model = await Model.load(path.join(CLASSIFIER, 'model.pt'));
     expect(model.config).toBeUndefined();
