@@ -43,44 +43,57 @@ export function resolveMicroBatchOptions(
 export type RowOutputs = Record<string, Tensor>;
 
 /**
- * How far apart the lengths in one micro-batch may be: its longest row holds at most
- * `ratio × shortest + slack` tokens. Without it, only the batch size and token budget cut batches.
- */
-export interface LengthSpread {
-  ratio: number;
-  slack: number;
-}
-
-/**
  * Groups sequence indices into micro-batches, longest first, so that each batch is padded only to
- * its own longest member and holds at most `batchSize` rows and `maxBatchTokens` padded tokens
- * (and, with `lengthSpread`, only rows of similar length).
+ * its own longest member and holds at most `batchSize` rows and `maxBatchTokens` padded tokens (a
+ * single longer row runs alone). Without `forwardCostInTokens`, batches are filled in turn. With it,
+ * the rows are split where that is cheapest: the plan minimises the padded tokens plus
+ * `forwardCostInTokens` for every forward (what a forward costs beyond its tokens), so rows of
+ * similar length share a forward and a much shorter row starts a new one only when the padding
+ * it saves outweighs the extra forward.
  */
 export function planMicroBatches(
   lengths: readonly number[],
-  options: { batchSize: number; maxBatchTokens: number; lengthSpread?: LengthSpread },
+  options: { batchSize: number; maxBatchTokens: number; forwardCostInTokens?: number },
 ): number[][] {
   const order = lengths.map((_, index) => index).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
-  const spread = options.lengthSpread;
-  const batches: number[][] = [];
-  let current: number[] = [];
-  let longest = 0;
-  for (const index of order) {
-    const length = lengths[index]!;
-    const padded = Math.max(longest, length) * (current.length + 1);
-    const tooShort = spread !== undefined && longest > length * spread.ratio + spread.slack;
-    if (
-      current.length > 0 &&
-      (current.length >= options.batchSize || padded > options.maxBatchTokens || tooShort)
-    ) {
-      batches.push(current);
-      current = [];
-      longest = 0;
+  const fits = (rows: number, longest: number) =>
+    rows === 1 || (rows <= options.batchSize && rows * longest <= options.maxBatchTokens);
+  if (options.forwardCostInTokens === undefined) {
+    const batches: number[][] = [];
+    let current: number[] = [];
+    for (const index of order) {
+      if (current.length > 0 && !fits(current.length + 1, lengths[current[0]!]!)) {
+        batches.push(current);
+        current = [];
+      }
+      current.push(index);
     }
-    current.push(index);
-    longest = Math.max(longest, length);
+    if (current.length > 0) batches.push(current);
+    return batches;
   }
-  if (current.length > 0) batches.push(current);
+  // In length order the best plan cuts the sorted rows into runs, so a dynamic programme over cut
+  // points finds it: cost[end] is the least cost of the first `end` rows, start[end] where their
+  // last run begins. A run's longest row is its first.
+  const forwardCost = options.forwardCostInTokens;
+  const cost = [0];
+  const start = [0];
+  for (let end = 1; end <= order.length; end++) {
+    cost[end] = Infinity;
+    for (let first = end - 1; first >= 0; first--) {
+      const rows = end - first;
+      const longest = lengths[order[first]!]!;
+      // Longer runs only add rows and length: nothing further back fits either.
+      if (!fits(rows, longest)) break;
+      const total = cost[first]! + forwardCost + rows * longest;
+      // On a tie the shorter last run wins, so that earlier runs are the full ones, as when filling.
+      if (total < cost[end]!) {
+        cost[end] = total;
+        start[end] = first;
+      }
+    }
+  }
+  const batches: number[][] = [];
+  for (let end = order.length; end > 0; end = start[end]!) batches.unshift(order.slice(start[end], end));
   return batches;
 }
 

@@ -23,20 +23,72 @@ describe('planMicroBatches', () => {
     expect(plan).toEqual([[0, 1], [2, 3], [4]]);
   });
 
-  it('with lengthSpread, starts a new batch when a row is much shorter than the longest of the batch', () => {
-    // ratio 1.25, slack 2: a row of length L joins a batch whose longest is at most 1.25 L + 2.
-    const lengthSpread = { ratio: 1.25, slack: 2 };
+  it('with forwardCostInTokens, splits where the padding saved outweighs the extra forwards', () => {
     const lengths = [40, 30, 31, 10, 8, 9, 3, 33];
-    expect(planMicroBatches(lengths, { batchSize: 64, maxBatchTokens: 16384, lengthSpread })).toEqual([
-      [0, 7, 2], // 40 <= 1.25 * 31 + 2 = 40.75; 30 would allow only 39.5
-      [1],
-      [3, 5, 4], // 10 <= 1.25 * 8 + 2 = 12
-      [6],
+    // One forward pads all 8 rows to 40 (320 tokens); longest first, cut where it pays.
+    const plan = (forwardCostInTokens: number) =>
+      planMicroBatches(lengths, { batchSize: 64, maxBatchTokens: 16384, forwardCostInTokens });
+    // 30 tokens a forward: [40,33,31,30] 160 + [10,9,8,3] 40 + 60 = 260, against 320 + 30 for one.
+    expect(plan(30)).toEqual([
+      [0, 7, 2, 1],
+      [3, 5, 4, 6],
     ]);
-    // Without it the same lengths share batches by size alone.
-    expect(planMicroBatches(lengths, { batchSize: 64, maxBatchTokens: 16384 })).toEqual([
-      [0, 7, 2, 1, 3, 5, 4, 6],
+    // Free forwards: every cut that saves a token is made.
+    expect(plan(0)).toEqual([[0], [7], [2], [1], [3], [5], [4], [6]]);
+    // A forward dearer than all the padding: one forward.
+    expect(plan(1000)).toEqual([[0, 7, 2, 1, 3, 5, 4, 6]]);
+    // Equal lengths have no padding to save, so they fill batches.
+    expect(
+      planMicroBatches([5, 5, 5, 5], { batchSize: 3, maxBatchTokens: 100, forwardCostInTokens: 30 }),
+    ).toEqual([[0, 1, 2], [3]]);
+  });
+
+  it('with forwardCostInTokens, respects batchSize and maxBatchTokens and lets a longer row run alone', () => {
+    const lengths = [50, 6, 6, 6, 6, 6];
+    expect(planMicroBatches(lengths, { batchSize: 2, maxBatchTokens: 20, forwardCostInTokens: 30 })).toEqual([
+      [0],
+      [1, 2],
+      [3, 4],
+      [5],
     ]);
+  });
+
+  it('with forwardCostInTokens, finds the cheapest of all ways to cut the sorted rows', () => {
+    // An independent check: every way to cut the length-sorted rows into runs, tried one by one.
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const planCost = (lengths: number[], plan: number[][], forward: number) =>
+      plan.reduce((sum, run) => sum + forward + run.length * Math.max(...run.map((i) => lengths[i]!)), 0);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(random() * 9);
+      const lengths = Array.from({ length: n }, () => 1 + Math.floor(random() * 60));
+      const forward = Math.floor(random() * 80);
+      const batchSize = 1 + Math.floor(random() * n);
+      const maxBatchTokens = 20 + Math.floor(random() * 200);
+      const plan = planMicroBatches(lengths, { batchSize, maxBatchTokens, forwardCostInTokens: forward });
+      expect(plan.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+      const sorted = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+      let best = Infinity;
+      for (let cuts = 0; cuts < 2 ** (n - 1); cuts++) {
+        const runs: number[][] = [[sorted[0]!]];
+        for (let k = 1; k < n; k++) {
+          if (cuts & (1 << (k - 1))) runs.push([]);
+          runs[runs.length - 1]!.push(sorted[k]!);
+        }
+        const allowed = runs.every((run) => {
+          const longest = Math.max(...run.map((i) => lengths[i]!));
+          return run.length === 1 || (run.length <= batchSize && run.length * longest <= maxBatchTokens);
+        });
+        if (allowed) best = Math.min(best, planCost(lengths, runs, forward));
+      }
+      for (const run of plan) {
+        const longest = Math.max(...run.map((i) => lengths[i]!));
+        expect(run.length === 1 || (run.length <= batchSize && run.length * longest <= maxBatchTokens)).toBe(
+          true,
+        );
+      }
+      expect(planCost(lengths, plan, forward)).toBe(best);
+    }
   });
 });
 
