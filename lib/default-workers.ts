@@ -8,7 +8,7 @@ import type { ModelConfig } from './model-config';
  *   texts per second.
  * - 4 layers × 256 wide (6.3 MFLOP/token): one sentence takes 2.6–3.4 ms with 2 threads, 5.0–5.1 ms with 1, so
  *   sharing the threads out would cost a lone request 1.5–2.0× its latency for 1.2× the throughput.
- * Larger models (MiniLM-L6, BERT-base) gain more still from a second thread per forward.
+ * Larger shapes (MiniLM-L6, BERT-base) ran a lone sentence 1.2–1.7× faster with a second thread.
  */
 export const SMALL_MODEL_FLOPS_PER_TOKEN = 2e6;
 
@@ -42,8 +42,12 @@ export function encoderFlopsPerToken(config: ModelConfig): number | undefined {
  * call), else one with every thread (the lowest latency per call). One on CUDA, where the device does the work,
  * and for a bare TorchScript file, whose size is unknown.
  */
-export function defaultWorkers(config: ModelConfig | undefined, threads: number, onCuda: boolean): number {
-  if (onCuda || config === undefined) return 1;
-  const flops = encoderFlopsPerToken(config);
-  return flops !== undefined && flops <= SMALL_MODEL_FLOPS_PER_TOKEN ? threads : 1;
+export function defaultWorkers(
+  config: ModelConfig | undefined,
+  threads: number,
+  onCuda: () => boolean,
+): number {
+  const flops = config === undefined ? undefined : encoderFlopsPerToken(config);
+  // Asked last: with device 'auto' it may initialise CUDA.
+  return flops !== undefined && flops <= SMALL_MODEL_FLOPS_PER_TOKEN && !onCuda() ? threads : 1;
 }

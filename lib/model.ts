@@ -27,8 +27,8 @@ export interface ModelLoadOptions {
    * share of `threads` (1 to `threads`). Default: `threads` for a CPU model whose config.json shows it
    * too small to use a second thread per forward (up to 2 MFLOP per token, such as 2 layers × 128
    * wide: lib/default-workers.ts), else 1, one forward at a time with every thread. More workers
-   * raise the throughput of concurrent and batched calls (1.1-1.4× with 2 on 2 cores, measured from
-   * the demo models to BERT-base) but give a lone call fewer threads (1.5-1.7× its latency from 4
+   * raise the throughput of concurrent and batched calls (1.1-1.5× with 2 on 2 cores, measured from
+   * the demo models to BERT-base) but give a lone call fewer threads (1.2-2.0× its latency from 4
    * layers × 256 wide up).
    */
   workers?: number;
@@ -168,7 +168,7 @@ export class Model {
     const threads = nativeOptions.threads ?? os.availableParallelism();
     // A device of the wrong type is left for the native loader to reject with its usual message.
     const device: unknown = nativeOptions.device ?? 'cpu';
-    const onCuda =
+    const onCuda = () =>
       typeof device === 'string' &&
       (device.startsWith('cuda') || (device === 'auto' && native().cudaAvailable()));
     let handle: NativeModel;

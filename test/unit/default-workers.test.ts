@@ -44,19 +44,28 @@ describe('encoderFlopsPerToken', () => {
 describe('defaultWorkers', () => {
   it('gives models as small as the demo ones a worker per thread on the CPU', () => {
     expect(encoderFlopsPerToken(DEMO)!).toBeLessThanOrEqual(SMALL_MODEL_FLOPS_PER_TOKEN);
-    expect(defaultWorkers(DEMO, 2, false)).toBe(2);
-    expect(defaultWorkers(DEMO, 8, false)).toBe(8);
+    expect(defaultWorkers(DEMO, 2, () => false)).toBe(2);
+    expect(defaultWorkers(DEMO, 8, () => false)).toBe(8);
   });
 
   it('keeps one forward at a time, with every thread, for models that use a second thread', () => {
-    expect(defaultWorkers(BERT_MINI, 2, false)).toBe(1);
-    expect(defaultWorkers(BERT_BASE, 8, false)).toBe(1);
+    expect(defaultWorkers(BERT_MINI, 2, () => false)).toBe(1);
+    expect(defaultWorkers(BERT_BASE, 8, () => false)).toBe(1);
   });
 
   it('keeps one on CUDA, for a bare TorchScript file, and for a config without sizes', () => {
-    expect(defaultWorkers(DEMO, 2, true)).toBe(1);
-    expect(defaultWorkers(undefined, 2, false)).toBe(1);
-    expect(defaultWorkers(config({ model_type: 'bert' }), 2, false)).toBe(1);
+    expect(defaultWorkers(DEMO, 2, () => true)).toBe(1);
+    expect(defaultWorkers(undefined, 2, () => false)).toBe(1);
+    expect(defaultWorkers(config({ model_type: 'bert' }), 2, () => false)).toBe(1);
+  });
+
+  it('asks whether the model is on CUDA only for a small model', () => {
+    const onCuda = jest.fn(() => false);
+    defaultWorkers(BERT_BASE, 2, onCuda);
+    defaultWorkers(undefined, 2, onCuda);
+    expect(onCuda).not.toHaveBeenCalled();
+    defaultWorkers(DEMO, 2, onCuda);
+    expect(onCuda).toHaveBeenCalledTimes(1);
   });
 
   it('classes the shipped demo models as small', () => {
@@ -67,7 +76,7 @@ describe('defaultWorkers', () => {
     expect(names.length).toBeGreaterThanOrEqual(4);
     for (const name of names) {
       const raw = JSON.parse(fs.readFileSync(path.join(models, name, 'config.json'), 'utf8'));
-      expect([name, defaultWorkers(config(raw), 2, false)]).toEqual([name, 2]);
+      expect([name, defaultWorkers(config(raw), 2, () => false)]).toEqual([name, 2]);
     }
   });
 });
