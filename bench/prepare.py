@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import modeling  # noqa: E402
 from modeling import EncoderConfig, build_model, load_hf_state_dict, to_hf_config  # noqa: E402
 from make_fixtures import BERT_BASE  # noqa: E402  (bert-base-uncased's shape, as the fixtures' --bert-base)
+from export_onnx import onnx_export  # noqa: E402
 
 TOKENIZERS = ROOT / "test" / "fixtures" / "tokenizers"
 ONNX_OPSET = 14
@@ -175,22 +176,13 @@ def max_diff(a, b) -> float:
 def export_onnx(
     module: nn.Module, path: Path, output_names: List[str], per_token: List[str], vocab_size: int = 30522
 ) -> None:
-    dynamic_axes: Dict[str, Dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in BERT_INPUTS}
+    # tools/export_onnx.py: the TorchScript-based exporter on every torch (torch >= 2.9 defaults to dynamo,
+    # which cannot write opset 14).
+    axes: Dict[str, Dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in BERT_INPUTS}
     for name in output_names:
-        dynamic_axes[name] = {0: "batch", 1: "sequence"} if name in per_token else {0: "batch"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            tuple(example_inputs(2, 8, vocab_size=vocab_size).values()),
-            str(path),
-            input_names=BERT_INPUTS,
-            output_names=output_names,
-            dynamic_axes=dynamic_axes,
-            opset_version=ONNX_OPSET,
-            do_constant_folding=True,
-        )
+        axes[name] = {0: "batch", 1: "sequence"} if name in per_token else {0: "batch"}
+    example = tuple(example_inputs(2, 8, vocab_size=vocab_size).values())
+    onnx_export(module, example, path, BERT_INPUTS, output_names, axes, opset=ONNX_OPSET)
 
 
 def copy_tokenizer(directory: Path, max_length: int) -> None:

@@ -8,10 +8,10 @@
 - write_checkpoint: tiny random BERT / RoBERTa / DistilBERT checkpoints in transformers' layout (config.json,
   weights with transformers' key names, tokenizer files from test/fixtures/tokenizers), for the exporter's tests.
 
-Command line (Debian's /usr/bin/python3, which has torch), used by test/tools/export.test.ts:
-    /usr/bin/python3 tools/hf_checkpoint.py write SPEC.json
+Command line (the project venv's .venv/bin/python; Debian's /usr/bin/python3 works too), used by test/tools/export.test.ts:
+    .venv/bin/python tools/hf_checkpoint.py write SPEC.json
         SPEC.json: [{"dir", "modelType", "task", "seed"?, "labels"?, "weights"?: "bin" | "safetensors"}, ...]
-    /usr/bin/python3 tools/hf_checkpoint.py eager REQUESTS.json OUT.json
+    .venv/bin/python tools/hf_checkpoint.py eager REQUESTS.json OUT.json
         REQUESTS.json: [{"name", "checkpoint", "task", "torchscript"?: model.pt, "batches": [{"dims",
         "input_ids", "attention_mask", "token_type_ids"?}]}]; OUT.json gets, per request and batch, the outputs of
         the eager tools/modeling.py model loaded from the checkpoint (and of the TorchScript file when given) as

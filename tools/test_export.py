@@ -1,26 +1,35 @@
-"""Checks tools/export.py and tools/hf_checkpoint.py on tiny random checkpoints in transformers' layout.
+"""Checks tools/export.py (and its tools/export_*.py modules) and tools/hf_checkpoint.py on tiny random
+checkpoints in transformers' layout.
 
-    /usr/bin/python3 tools/test_export.py        # exits non-zero on any failure
+    .venv/bin/python tools/test_export.py        # exits non-zero on any failure
+
+Run with the project venv's Python (torch 2.x + transformers); a few tests also run the exporter and the exported
+files with Debian's /usr/bin/python3 (torch 1.13, no transformers), the project's second runtime.
 
 - the safetensors reader against bytes laid out by hand from the format's description, and the writer by round
   trip (F32, F16, BF16, I64 and the other dtypes), including malformed files;
 - BERT, RoBERTa and DistilBERT checkpoints (pytorch_model.bin and model.safetensors, written by tools/modeling.py's
-  modules with transformers' key names) export with several heads each; model.pt, loaded back, matches the eager
-  model built independently from the checkpoint at a shape the exporter never used; torch-encoders.json is exactly
+  modules with transformers' key names) export with several heads each, with transformers (SDPA attention) and
+  with tools/modeling.py; model.pt, loaded back, matches the eager tools/modeling.py model the checkpoint was
+  written from (independent of transformers and of the export) at a shape the exporter never used; torch-encoders.json is exactly
   lib/export-metadata.ts's format; config.json and the tokenizer files are as documented;
 - the checkpoint key rules: base from task and pretraining checkpoints, task from a base checkpoint (fails: no
   head), other heads and poolers dropped, legacy names, buffers, shards, float16 weights, wrong architectures;
-- --quantize int8 (error against float32 within export.INT8_MAX_RELATIVE_RMS, whose measurements are documented
-  there), --dtype fp16 (float16 parameters, a graph free of devices and float32, the bfloat16 stand-in run), --onnx,
+- --quantize int8 and --dtype bf16 (error against float32 within export_checks.INT8_MAX_RELATIVE_RMS and
+  BF16_MAX_RELATIVE_RMS, whose measurements are documented there), --dtype fp16 (float16 parameters, a graph free
+  of devices and float32, the bfloat16 stand-in run), --onnx (opset 14 through the TorchScript exporter),
   --max-length;
-- the transformers code path (arguments, loading info, pooler fallback) against a stub `transformers` module, since
-  the real package is not installable here;
+- --attention: an eager export loads and runs under torch 1.13 (/usr/bin/python3), an SDPA export fails there
+  with "Unknown builtin op"; the exporter itself runs under torch 1.13 without transformers;
+- the transformers backend's loading info (missing head, pooler fallback);
 - every documented error: one line on stderr, exit status 1 (argparse's own errors too), no partial output.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -35,6 +44,10 @@ from torch import Tensor, nn
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import export  # noqa: E402
+import export_checks  # noqa: E402
+import export_common  # noqa: E402
+import export_models  # noqa: E402
+import export_writer  # noqa: E402
 import hf_checkpoint  # noqa: E402
 import modeling  # noqa: E402
 from export import ExportError, Options  # noqa: E402
@@ -46,7 +59,10 @@ from hf_checkpoint import (  # noqa: E402
 )
 
 EXPORT = TOOLS / "export.py"
-METADATA_KEYS = ["format", "task", "torchVersion", "inputNames", "outputNames", "dtype", "maxLength"]
+# Debian's python3-torch (libtorch 1.13), the project's second runtime: no transformers, no SDPA op.
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+HAS_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
+METADATA_KEYS = ["format", "task", "torchVersion", "attention", "inputNames", "outputNames", "dtype", "maxLength"]
 BERT_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 TWO_INPUTS = ["input_ids", "attention_mask"]
 LABELS = ["negative", "neutral", "positive"]
@@ -98,20 +114,22 @@ def relative_rms(a: Sequence[Tensor], b: Sequence[Tensor]) -> float:
     return max(((x.float() - y.float()).norm() / y.float().norm()).item() for x, y in zip(a, b))
 
 
-class Quiet:
-    """Silences the exporter's progress lines in in-process runs."""
-
-    def __enter__(self) -> None:
-        self.log = export.log
-        export.log = lambda message: None
-
-    def __exit__(self, *_: Any) -> None:
-        export.log = self.log
-
-
 def run_export(checkpoint: Path, out: Path, task: str, **options: Any) -> export.Result:
-    with Quiet():
-        return export.export(checkpoint, out, Options(task=task, **options))
+    """An in-process export, its progress lines silenced. backend defaults to tools/modeling.py's, whose key
+    rules are the project's own; tests of the transformers backend ask for it."""
+    export_common.set_quiet(True)
+    try:
+        return export.export(checkpoint, out, Options(task=task, **{"backend": "modeling", **options}))
+    finally:
+        export_common.set_quiet(False)
+
+
+def debian_torch(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Runs `script` with Debian's torch 1.13, without the venv's site-packages."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [str(DEBIAN_PYTHON), "-c", script, *args], capture_output=True, text=True, timeout=300, env=environment
+    )
 
 
 class SafetensorsTest(unittest.TestCase):
@@ -290,12 +308,19 @@ class ExportModelsTest(ExportTestCase):
         ("distilbert", "base"): (TWO_INPUTS, ["last_hidden_state"]),
     }
 
-    def test_every_model_type_and_head(self) -> None:
+    def test_every_model_type_and_head_with_tools_modeling(self) -> None:
+        self.every_model_type_and_head("modeling", "eager")
+
+    @unittest.skipUnless(HAS_TRANSFORMERS, "transformers is not importable: run with the venv's Python")
+    def test_every_model_type_and_head_with_transformers(self) -> None:
+        self.every_model_type_and_head("transformers", "sdpa")
+
+    def every_model_type_and_head(self, backend: str, attention: str) -> None:
         for seed, (name, model_type, task, labels, weights) in enumerate(self.CASES):
-            with self.subTest(name):
+            with self.subTest(f"{name} ({backend})"):
                 checkpoint = self.checkpoint(name, model_type, task, 100 + seed, labels, weights)
-                out = self.out(name)
-                result = run_export(checkpoint, out, task)
+                out = self.out(f"{name}-{backend}")
+                result = run_export(checkpoint, out, task, backend=backend)
                 inputs, output_names = self.EXPECTED_IO.get(
                     (model_type, task),
                     (BERT_INPUTS if model_type == "bert" else TWO_INPUTS, hf_checkpoint.output_names(model_type, task)),
@@ -309,6 +334,7 @@ class ExportModelsTest(ExportTestCase):
                         "format": 1,
                         "task": task,
                         "torchVersion": torch.__version__,
+                        "attention": attention,
                         "inputNames": inputs,
                         "outputNames": output_names,
                         "dtype": "float32",
@@ -332,9 +358,13 @@ class ExportModelsTest(ExportTestCase):
                 if labels is not None:
                     self.assertEqual(config["id2label"], {str(i): label for i, label in enumerate(labels)})
                     self.assertEqual(config["label2id"], {label: i for i, label in enumerate(labels)})
-                # The graph records no device, so the file also runs on CUDA.
-                findings = export.graph_findings(torch.jit.load(str(out / "model.pt")))
-                self.assertFalse([f for f in findings if "device" in f or "dtype" in f], findings)
+                # tools/modeling.py's graph records no device, so the file also runs on CUDA (transformers' mask
+                # code records the trace's device: the exporter warns, see export_writer.check_devices).
+                findings = export_checks.graph_findings(torch.jit.load(str(out / "model.pt")))
+                if backend == "modeling":
+                    self.assertFalse([f for f in findings if "device" in f or "dtype" in f], findings)
+                graph = str(torch.jit.load(str(out / "model.pt")).inlined_graph)
+                self.assertEqual("aten::scaled_dot_product_attention" in graph, attention == "sdpa")
         self.assertFalse(list((self.root / "out").glob(".*")), "no staging directories left behind")
 
     def test_trace_is_dynamic_in_batch_and_length(self) -> None:
@@ -491,15 +521,16 @@ class CheckpointKeysTest(ExportTestCase):
 
 class ExportOptionsTest(ExportTestCase):
     def test_int8(self) -> None:
-        for name, model_type, task, labels in (
-            ("bert-seq-int8", "bert", "sequence-classification", LABELS),
-            ("distilbert-base-int8", "distilbert", "base", None),
-            ("roberta-qa-int8", "roberta", "question-answering", None),
+        transformers_or_modeling = "transformers" if HAS_TRANSFORMERS else "modeling"
+        for name, model_type, task, labels, backend in (
+            ("bert-seq-int8", "bert", "sequence-classification", LABELS, transformers_or_modeling),
+            ("distilbert-base-int8", "distilbert", "base", None, "modeling"),
+            ("roberta-qa-int8", "roberta", "question-answering", None, transformers_or_modeling),
         ):
             with self.subTest(name):
                 checkpoint = self.checkpoint(name, model_type, task, 21, labels)
                 out = self.out(name)
-                result = run_export(checkpoint, out, task, quantize="int8")
+                result = run_export(checkpoint, out, task, quantize="int8", backend=backend)
                 self.assertEqual(result.metadata["dtype"], "qint8")
                 loaded = torch.jit.load(str(out / "model.pt"))
                 self.assertIn("quantized::linear_dynamic", str(loaded.inlined_graph))
@@ -507,9 +538,9 @@ class ExportOptionsTest(ExportTestCase):
                 got, _ = run_loaded(out, inputs)
                 want = run_eager(self.models[name], inputs, model_type)
                 error = relative_rms(got, want)
-                # Quantized, so not equal; within the documented bound (see export.INT8_MAX_RELATIVE_RMS).
+                # Quantized, so not equal; within the documented bound (see export_checks.INT8_MAX_RELATIVE_RMS).
                 self.assertGreater(error, 1e-4)
-                self.assertLess(error, export.INT8_MAX_RELATIVE_RMS)
+                self.assertLess(error, export_checks.INT8_MAX_RELATIVE_RMS)
                 print(f"    int8 {name}: relative RMS error vs float32 {error:.4f}", file=sys.stderr)
 
     def test_fp16(self) -> None:
@@ -525,10 +556,20 @@ class ExportOptionsTest(ExportTestCase):
                 loaded = torch.jit.load(str(out / "model.pt"))
                 dtypes = {p.dtype for p in loaded.parameters()}
                 self.assertEqual(dtypes, {torch.float16})
-                self.assertEqual(export.graph_findings(loaded), [])
-                if not torch.cuda.is_available():
+                self.assertEqual(export_checks.graph_findings(loaded), [])
+                if torch.cuda.is_available():
+                    self.assertTrue(any("float16) on CUDA" in line for line in result.checks), result.checks)
+                elif export_writer.cpu_has_float16_kernels():
+                    # torch 2.x: float16 runs on the CPU too, and computes the model.
+                    self.assertTrue(any("float16) on the CPU" in line for line in result.checks), result.checks)
+                    inputs = make_batch(model_type, 2, 17, seed=6)
+                    got, _ = run_loaded(out, inputs)
+                    self.assertEqual({t.dtype for t in got}, {torch.float16})
+                    want = run_eager(self.models[name], inputs, model_type)
+                    self.assertLess(relative_rms(got, want), export_checks.FP16_MAX_RELATIVE_RMS)
+                else:
                     self.assertTrue(any("float16 numerics NOT run" in line for line in result.checks))
-                    # On the CPU the file fails as documented (no float16 kernels) ...
+                    # On torch 1.13's CPU the file fails as documented (no float16 kernels) ...
                     with self.assertRaises(RuntimeError):
                         run_loaded(out, make_batch(model_type, 1, 4, seed=1))
                 # ... and cast to bfloat16 it computes the model.
@@ -537,18 +578,56 @@ class ExportOptionsTest(ExportTestCase):
                 with torch.inference_mode():
                     got = outputs(loaded.to(torch.bfloat16)(*[inputs[n] for n in names]))
                 want = run_eager(self.models[name], inputs, model_type)
-                self.assertLess(relative_rms(got, want), export.BF16_MAX_RELATIVE_RMS)
+                self.assertLess(relative_rms(got, want), export_checks.BF16_MAX_RELATIVE_RMS)
+
+    def test_bf16(self) -> None:
+        backends = ["modeling"] + (["transformers"] if HAS_TRANSFORMERS else [])
+        for backend in backends:
+            for name, model_type, task, labels in (
+                ("bert-seq-bf16", "bert", "sequence-classification", LABELS),
+                ("roberta-base-bf16", "roberta", "base", None),
+            ):
+                with self.subTest(f"{name} ({backend})"):
+                    checkpoint = self.checkpoint(name, model_type, task, 26, labels)
+                    out = self.out(f"{name}-{backend}")
+                    result = run_export(checkpoint, out, task, dtype="bf16", backend=backend)
+                    self.assertEqual(result.metadata["dtype"], "bfloat16")
+                    loaded = torch.jit.load(str(out / "model.pt"))
+                    self.assertEqual({p.dtype for p in loaded.parameters()}, {torch.bfloat16})
+                    inputs = make_batch(model_type, 2, 17, seed=7)
+                    got, _ = run_loaded(out, inputs)
+                    self.assertEqual({t.dtype for t in got}, {torch.bfloat16})
+                    want = run_eager(self.models[name], inputs, model_type)
+                    error = relative_rms(got, want)
+                    # Rounded to 8 significant bits, so not equal; within the documented bound.
+                    self.assertGreater(error, 1e-4)
+                    self.assertLess(error, export_checks.BF16_MAX_RELATIVE_RMS)
+                    print(f"    bf16 {name} ({backend}): relative RMS error vs float32 {error:.4f}", file=sys.stderr)
+
+    def test_attention_options(self) -> None:
+        checkpoint = self.checkpoint("bert-attention", "bert", "base", 27)
+        with self.assertRaises(ExportError) as caught:
+            run_export(checkpoint, self.out("sdpa-modeling"), "base", attention="sdpa")
+        self.assertIn("--attention sdpa: without transformers the exporter builds tools/modeling.py's", str(caught.exception))
+        with self.assertRaises(ExportError) as caught:
+            run_export(checkpoint, self.out("sdpa-fp16"), "base", attention="sdpa", dtype="fp16", backend="auto")
+        self.assertIn("--attention sdpa: --dtype fp16 builds tools/modeling.py's", str(caught.exception))
+        with self.assertRaises(ExportError) as caught:
+            run_export(checkpoint, self.out("bad-attention"), "base", attention="flash")
+        self.assertIn("--attention must be one of sdpa, eager, got 'flash'", str(caught.exception))
+        result = run_export(checkpoint, self.out("eager-modeling"), "base")
+        self.assertEqual(result.metadata["attention"], "eager")
 
     def test_fp16_mask_fill_is_float16_safe(self) -> None:
         # The float32 minimum that transformers fills masked scores with overflows float16; the export's graph
         # must carry float16's (checked by graph_findings), and a plain float32 trace does not pass that check.
         model, _ = hf_checkpoint.random_model("distilbert", "base", seed=1)
-        wrapped = export.wrap(model, TWO_INPUTS, ["last_hidden_state"])
+        wrapped = export_models.wrap(model, TWO_INPUTS, ["last_hidden_state"])
         example = tuple(make_batch("distilbert", 2, 5, seed=1)[n] for n in TWO_INPUTS)
         plain = torch.jit.trace(wrapped, example)
-        self.assertIn("a constant beyond float16's range (-3.40282e+38)", export.graph_findings(plain))
+        self.assertIn("a constant beyond float16's range (-3.40282e+38)", export_checks.graph_findings(plain))
         modeling.set_mask_dtype(wrapped, torch.float16)
-        self.assertEqual(export.graph_findings(torch.jit.trace(wrapped, example)), [])
+        self.assertEqual(export_checks.graph_findings(torch.jit.trace(wrapped, example)), [])
 
     def test_onnx_and_max_length(self) -> None:
         checkpoint = self.checkpoint("bert-qa-onnx", "bert", "question-answering", 23)
@@ -556,6 +635,11 @@ class ExportOptionsTest(ExportTestCase):
         result = run_export(checkpoint, out, "question-answering", onnx=True, max_length=64)
         self.assertEqual(result.metadata["maxLength"], 64)
         self.assertTrue(any("1x64" in line for line in result.checks), result.checks)
+        if importlib.util.find_spec("onnx") is not None:
+            import export_onnx  # noqa: PLC0415
+
+            # The TorchScript-based exporter (torch >= 2.9 defaults to dynamo, which starts at opset 18).
+            self.assertEqual(export_onnx.onnx_opset(out / "onnx" / "model.onnx"), [14])
         onnx = (out / "onnx" / "model.onnx").read_bytes()
         for name in (b"input_ids", b"attention_mask", b"token_type_ids", b"start_logits", b"end_logits"):
             self.assertIn(name, onnx)
@@ -577,13 +661,13 @@ class ExportOptionsTest(ExportTestCase):
         self.assertTrue((out / "model.pt").exists())
         # A check that fails (the tolerance made impossible) leaves the previous export and nothing else.
         before = sorted(p.name for p in out.parent.iterdir())
-        saved = export.FP32_TOLERANCE
-        export.FP32_TOLERANCE = -1.0
+        saved = export_checks.FP32_TOLERANCE
+        export_checks.FP32_TOLERANCE = -1.0
         try:
             with self.assertRaises(ExportError) as caught:
                 run_export(checkpoint, out, "token-classification", force=True)
         finally:
-            export.FP32_TOLERANCE = saved
+            export_checks.FP32_TOLERANCE = saved
         self.assertIn("differs from the eager model", str(caught.exception))
         self.assertEqual(sorted(p.name for p in out.parent.iterdir()), before)
         self.assertTrue((out / "model.pt").exists())
@@ -592,85 +676,12 @@ class ExportOptionsTest(ExportTestCase):
         self.assertIn("contains the checkpoint directory", str(caught.exception))
 
 
-class StubTransformers:
-    """A stand-in for the `transformers` package (not installable here) with what tools/export.py uses:
-    AutoModel* classes whose from_pretrained builds tools/modeling.py models, adapts the base-model prefix the
-    way transformers does, loads non-strictly and reports missing and unexpected keys as loading info. It checks
-    the exporter's glue code (arguments, loading info, the pooler fallback), not transformers itself."""
-
-    __version__ = "0.0-stub"
-
-    def __init__(self, reject_attn_implementation: bool = False) -> None:
-        self.calls: List[Dict[str, Any]] = []
-        for task, name in export.TRANSFORMERS_AUTO_CLASSES.items():
-            setattr(self, name, self.auto_class(task, reject_attn_implementation))
-
-    def auto_class(self, task: str, reject: bool) -> Any:
-        calls = self.calls
-
-        class Auto:
-            @staticmethod
-            def from_pretrained(path: str, **kwargs: Any) -> Tuple[nn.Module, Dict[str, List[str]]]:
-                calls.append(kwargs)
-                if reject and "attn_implementation" in kwargs:
-                    raise TypeError("__init__() got an unexpected keyword argument 'attn_implementation'")
-                assert kwargs["torchscript"] is True and kwargs["output_loading_info"] is True, kwargs
-                config = modeling.EncoderConfig.from_hf(json.loads((Path(path) / "config.json").read_text()))
-                if kwargs.get("add_pooling_layer") is False:
-                    model: nn.Module = modeling.BertModel(config, add_pooling_layer=False)
-                else:
-                    model = modeling.build_model(config, task)
-                state, _ = hf_checkpoint.load_weights(path)
-                prefix = config.model_type + "."
-                model_prefixed = any(k.startswith(prefix) for k in model.state_dict())
-                if model_prefixed and not any(k.startswith(prefix) for k in state):
-                    state = {prefix + k: v for k, v in state.items()}
-                elif not model_prefixed:
-                    state = {k[len(prefix) :] if k.startswith(prefix) else k: v for k, v in state.items()}
-                result = model.load_state_dict(state, strict=False)
-                info = {"missing_keys": list(result.missing_keys), "unexpected_keys": list(result.unexpected_keys)}
-                return model.eval(), {**info, "mismatched_keys": [], "error_msgs": []}
-
-        return Auto
-
-
+@unittest.skipUnless(HAS_TRANSFORMERS, "transformers is not importable: run with the venv's Python")
 class TransformersBackendTest(ExportTestCase):
-    def with_stub(self, stub: StubTransformers) -> Any:
-        import importlib.machinery
-        import types
-
-        module = types.ModuleType("transformers")
-        module.__spec__ = importlib.machinery.ModuleSpec("transformers", None)
-        for name in ["__version__", *export.TRANSFORMERS_AUTO_CLASSES.values()]:
-            setattr(module, name, getattr(stub, name))
-        saved = sys.modules.get("transformers")
-        sys.modules["transformers"] = module
-
-        def restore() -> None:
-            if saved is None:
-                del sys.modules["transformers"]
-            else:
-                sys.modules["transformers"] = saved
-
-        self.addCleanup(restore)
-        return stub
-
-    def test_loads_with_torchscript_and_eager_attention(self) -> None:
-        stub = self.with_stub(StubTransformers())
-        checkpoint = self.checkpoint("hf-bert-seq", "bert", "sequence-classification", 41, LABELS)
-        out = self.out("hf-bert-seq")
-        result = run_export(checkpoint, out, "sequence-classification", backend="auto")
-        self.assertEqual(stub.calls[0]["attn_implementation"], "eager")
-        self.assertEqual(result.metadata["outputNames"], ["logits"])
-        self.assert_export_matches("hf-bert-seq", "bert", "sequence-classification", self.models["hf-bert-seq"], out)
-
-    def test_older_transformers_pooler_fallback_and_missing_head(self) -> None:
-        stub = self.with_stub(StubTransformers(reject_attn_implementation=True))
+    def test_pooler_fallback_and_missing_head(self) -> None:
         checkpoint = self.checkpoint("hf-bert-tc", "bert", "token-classification", 42, NER_LABELS)
         out = self.out("hf-base-from-tc")
         result = run_export(checkpoint, out, "base", backend="transformers")
-        self.assertNotIn("attn_implementation", stub.calls[-1])
-        self.assertIs(stub.calls[-1]["add_pooling_layer"], False)
         self.assertEqual(result.metadata["outputNames"], ["last_hidden_state"])
         self.assert_export_matches("hf-base-from-tc", "bert", "base", self.models["hf-bert-tc"].bert, out)
         base = self.checkpoint("hf-bert-base", "bert", "base", 43)
@@ -678,11 +689,70 @@ class TransformersBackendTest(ExportTestCase):
             run_export(base, self.out("hf-qa-from-base"), "question-answering", backend="transformers")
         message = str(caught.exception)
         self.assertIn("the weights do not fit a BertForQuestionAnswering: missing qa_outputs.bias", message)
-        # float16 always uses tools/modeling.py (a CPU trace of transformers' modules records float32).
-        calls = len(stub.calls)
-        run_export(base, self.out("hf-fp16"), "base", dtype="fp16")
-        self.assertEqual(len(stub.calls), calls)
+        # float16 always uses tools/modeling.py (a CPU trace of transformers' records float32): with auto, and
+        # refused with an explicit --backend transformers.
+        result = run_export(base, self.out("hf-fp16"), "base", dtype="fp16", backend="auto")
+        self.assertEqual((result.metadata["dtype"], result.metadata["attention"]), ("float16", "eager"))
+        with self.assertRaises(ExportError) as caught:
+            run_export(base, self.out("hf-fp16-2"), "base", dtype="fp16", backend="transformers")
+        self.assertIn("--dtype fp16 needs tools/modeling.py's modules", str(caught.exception))
 
+    def test_eager_attention_loads_on_torch_1_13_and_sdpa_does_not(self) -> None:
+        checkpoint = self.checkpoint("hf-roberta-seq", "roberta", "sequence-classification", 44, LABELS)
+        inputs = make_batch("roberta", 2, 11, seed=8)
+        want = run_eager(self.models["hf-roberta-seq"], inputs, "roberta")[0]
+        torch.save({k: inputs[k] for k in TWO_INPUTS}, self.root / "hf-roberta-inputs.pt")
+        for attention in ("eager", "sdpa"):
+            out = self.out(f"hf-roberta-{attention}")
+            result = run_export(checkpoint, out, "sequence-classification", backend="transformers", attention=attention)
+            self.assertEqual(result.metadata["attention"], attention)
+            script = (
+                "import sys, torch\n"
+                "model = torch.jit.load(sys.argv[1])\n"
+                "inputs = torch.load(sys.argv[2])\n"
+                "torch.save(model(inputs['input_ids'], inputs['attention_mask']), sys.argv[3])\n"
+                "print(torch.__version__)\n"
+            )
+            got_path = self.root / f"hf-roberta-{attention}-got.pt"
+            ran = debian_torch(script, str(out / "model.pt"), str(self.root / "hf-roberta-inputs.pt"), str(got_path))
+            if attention == "eager":
+                self.assertEqual(ran.returncode, 0, ran.stderr)
+                self.assertTrue(ran.stdout.startswith("1.13"), ran.stdout)
+                self.assertLessEqual(max_abs_diff([torch.load(got_path)], [want]), 1e-5)
+            else:
+                self.assertNotEqual(ran.returncode, 0)
+                self.assertIn("Unknown builtin op: aten::scaled_dot_product_attention", ran.stderr)
+
+
+class Torch113Test(ExportTestCase):
+    def test_the_exporter_runs_on_debian_torch_without_transformers(self) -> None:
+        checkpoint = self.checkpoint("debian-distilbert-qa", "distilbert", "question-answering", 45)
+        out = self.out("debian-distilbert-qa")
+        environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        ran = subprocess.run(
+            [str(DEBIAN_PYTHON), str(EXPORT), str(checkpoint), str(out), "--task", "question-answering"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environment,
+        )
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        self.assertIn("tools/modeling.py, torch 1.13", ran.stdout)
+        metadata = json.loads((out / "torch-encoders.json").read_text())
+        self.assertEqual(metadata["attention"], "eager")
+        self.assertTrue(metadata["torchVersion"].startswith("1.13"), metadata)
+        # The file traced by torch 1.13 also loads on the venv's torch, and computes the eager model.
+        self.assert_export_matches("debian", "distilbert", "question-answering", self.models["debian-distilbert-qa"], out)
+        ran = subprocess.run(
+            [str(DEBIAN_PYTHON), str(EXPORT), str(checkpoint), str(out), "--task", "question-answering", "--force",
+             "--attention", "sdpa"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environment,
+        )
+        self.assertEqual(ran.returncode, 1)
+        self.assertIn("--attention sdpa needs torch >= 2.0", ran.stderr)
 
 class CommandLineTest(ExportTestCase):
     def cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -752,14 +822,15 @@ class CommandLineTest(ExportTestCase):
         with self.assertRaises(ExportError) as caught:
             run_export(checkpoint, self.out("errors"), "fill-mask")
         self.assertIn("--task must be one of", str(caught.exception))
-        if not export.transformers_available():
+        if not export_models.transformers_available():
             with self.assertRaises(ExportError) as caught:
                 run_export(checkpoint, self.out("errors"), "base", backend="transformers")
             self.assertIn("transformers package is not importable", str(caught.exception))
         self.assertFalse(self.out("errors").exists())
         # One of them through the command line: the shape mismatch, whose message is the longest.
         config["vocab_size"] = 30000
-        result = self.cli(str(variant({"config.json": json.dumps(config)})), str(self.out("errors")), "--task", "base")
+        broken_config = str(variant({"config.json": json.dumps(config)}))
+        result = self.cli(broken_config, str(self.out("errors")), "--task", "base", "--backend", "modeling")
         self.assert_one_line_error(
             result, "shape mismatch: embeddings.word_embeddings.weight is [30522, 32] in the checkpoint but [30000, 32]"
         )
