@@ -90,6 +90,42 @@ export function toTokenizerInput(input: TextInput, index = 0): string | [string,
   throw badInput('encode', `inputs[${index}]`, 'a string or { text, textPair } of strings', input);
 }
 
+/**
+ * libtorch refuses a TorchScript file that calls an operator it does not have with "Unknown builtin op:
+ * aten::name", typically a file exported by a newer torch (aten::scaled_dot_product_attention, torch >= 2.0,
+ * on libtorch 1.13). Says which op, which torch exported the file (torch-encoders.json) and how to fix it.
+ */
+export function explainMissingOp(
+  error: TorchEncodersError,
+  file: string,
+  metadata: ExportMetadata | undefined,
+): TorchEncodersError {
+  const op = /Unknown builtin op: ([A-Za-z_][\w.]*::[\w.]+?)\.?(?=\s|$)/.exec(error.message)?.[1];
+  if (error.code !== 'E_MODEL_LOAD' || op === undefined) return error;
+  let runtime = 'unknown';
+  try {
+    runtime = native().libtorchVersion();
+  } catch {
+    // The addon loaded the file, so it is loaded; keep the message without the version if it cannot say.
+  }
+  const exporter =
+    metadata === undefined
+      ? 'an unknown torch (no torch-encoders.json beside it)'
+      : `torch ${metadata.torchVersion}${metadata.attention === undefined ? '' : ` with ${metadata.attention} attention`}`;
+  const fixes = [
+    `re-export it with tools/export.py --attention eager${op.endsWith('scaled_dot_product_attention') ? '' : ' (if the op comes from attention)'} or with the torch of this runtime`,
+    `or run it on a libtorch at least as new as the exporter's (TORCH_ENCODERS_LIBTORCH selects one)`,
+  ];
+  const wrapped = new TorchEncodersError(
+    'E_MODEL_LOAD',
+    `Model.load: '${file}' needs the operator ${op}, which this libtorch (${runtime}) does not have; the file was exported by ${exporter}. Fix: ${fixes.join(', ')}`,
+    { cause: error },
+  );
+  const frames = error.stack?.split('\n').slice(1).join('\n');
+  if (frames) wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${frames}`;
+  return wrapped;
+}
+
 interface ModelDirectory {
   config: ModelConfig;
   tokenizer: TextTokenizer;
@@ -180,8 +216,9 @@ export class Model {
         ...(outputNames === undefined ? {} : { outputNames }),
       });
     } catch (error) {
-      throw fromNativeError(error, callSite);
+      throw explainMissingOp(fromNativeError(error, callSite), file, opened?.metadata);
     }
+    // bfloat16 runs on the CPU and on CUDA (its outputs come back as float32), so only these two are refused.
     const dtype = opened?.metadata?.dtype;
     const loadedOnCuda = handle.device.startsWith('cuda');
     if ((dtype === 'float16' && !loadedOnCuda) || (dtype === 'qint8' && loadedOnCuda)) {

@@ -6,7 +6,8 @@
 // the checkpoint, on the token ids Node produced. float32 exports must match it within 1e-5;
 // int8 exports within the exporter's relative bound (tools/export.py INT8_MAX_RELATIVE_RMS, whose
 // measurements are documented there), and within 1e-5 of Python torch running the same int8 file
-// (so Node computes what the exporter checked). Every task pipeline runs on the exports and its
+// (so Node computes what the exporter checked); bf16 exports likewise with BF16_MAX_RELATIVE_RMS. The
+// Python tools run with the project venv's Python (torch 2.x, transformers). Every task pipeline runs on the exports and its
 // results are checked against the eager outputs (float32) or for well-formedness (int8).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,17 +17,20 @@ import { types, promisify } from 'node:util';
 import { Model, pipeline, type Tensor } from '../../lib';
 import { referenceSoftmax } from '../helpers/math';
 import { runTransformersJs } from '../helpers/transformers-js';
+import { ROOT, venvPython } from '../helpers/venv-python';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const PYTHON = '/usr/bin/python3';
+const PYTHON = venvPython();
 const FP32_TOLERANCE = 1e-5;
-/** The exporter's bound for int8 vs float32, read from its source so the two cannot drift apart. */
-const INT8_MAX_RELATIVE_RMS = Number(
-  /^INT8_MAX_RELATIVE_RMS = ([0-9.]+)$/m.exec(
-    fs.readFileSync(path.join(ROOT, 'tools/export.py'), 'utf8'),
-  )![1],
-);
+/** The exporter's bounds vs float32, read from its source so the two cannot drift apart. */
+const bound = (name: string) =>
+  Number(
+    new RegExp(`^${name} = ([0-9.]+)$`, 'm').exec(
+      fs.readFileSync(path.join(ROOT, 'tools/export_checks.py'), 'utf8'),
+    )![1],
+  );
+const INT8_MAX_RELATIVE_RMS = bound('INT8_MAX_RELATIVE_RMS');
+const BF16_MAX_RELATIVE_RMS = bound('BF16_MAX_RELATIVE_RMS');
 
 type ModelType = 'bert' | 'roberta' | 'distilbert';
 type HfTask = 'base' | 'sequence-classification' | 'token-classification' | 'question-answering';
@@ -41,6 +45,7 @@ interface Export {
   labels?: string[];
   weights?: 'bin' | 'safetensors';
   int8?: boolean;
+  bf16?: boolean;
   onnx?: boolean;
 }
 
@@ -64,6 +69,7 @@ const EXPORTS: Export[] = [
   },
   { name: 'bert-base', checkpoint: 'bert-base', modelType: 'bert', task: 'base' },
   { name: 'bert-base-int8', checkpoint: 'bert-base', modelType: 'bert', task: 'base', int8: true },
+  { name: 'bert-base-bf16', checkpoint: 'bert-base', modelType: 'bert', task: 'base', bf16: true },
   {
     name: 'roberta-ner',
     checkpoint: 'roberta-ner',
@@ -184,6 +190,7 @@ beforeAll(async () => {
       '--task',
       item.task,
       ...(item.int8 ? ['--quantize', 'int8'] : []),
+      ...(item.bf16 ? ['--dtype', 'bf16'] : []),
       ...(item.onnx ? ['--onnx'] : []),
     ]),
   );
@@ -239,7 +246,8 @@ describe('tools/export.py output through the library', () => {
       expect(metadata).toEqual(
         JSON.parse(fs.readFileSync(path.join(dir(item.name), 'torch-encoders.json'), 'utf8')),
       );
-      expect(metadata.dtype).toBe(item.int8 ? 'qint8' : 'float32');
+      expect(metadata.dtype).toBe(item.int8 ? 'qint8' : item.bf16 ? 'bfloat16' : 'float32');
+      expect(metadata.attention).toBe('sdpa');
       expect(metadata.task).toBe(item.task);
       expect(metadata.maxLength).toBe(128);
       expect(model.inputNames).toEqual(metadata.inputNames);
@@ -256,9 +264,11 @@ describe('tools/export.py output through the library', () => {
         const output = outputs[name]!;
         expect(types.isFloat32Array(output.data)).toBe(true);
         expect(output.dims).toEqual(reference.eager[name]!.dims);
-        if (item.int8) {
-          // Quantized: near the float32 model, and what Python torch computes with the same file.
-          expect(relativeRms(output.data, reference.eager[name]!.data)).toBeLessThan(INT8_MAX_RELATIVE_RMS);
+        if (item.int8 || item.bf16) {
+          // Quantized or bfloat16: near the float32 model, and what Python torch computes with the same
+          // file (bfloat16 outputs converted to float32 by the addon, exactly).
+          const limit = item.int8 ? INT8_MAX_RELATIVE_RMS : BF16_MAX_RELATIVE_RMS;
+          expect(relativeRms(output.data, reference.eager[name]!.data)).toBeLessThan(limit);
           expect(relativeRms(output.data, reference.eager[name]!.data)).toBeGreaterThan(1e-4);
           expect(maxAbsDiff(output.data, reference.torchscript[name]!.data)).toBeLessThanOrEqual(
             FP32_TOLERANCE,
@@ -419,4 +429,68 @@ describe('tools/export.py output through the library', () => {
       }
     });
   }, 60_000);
+});
+
+// The same checkpoint exported with each attention, loaded by a child Node process on Debian's
+// libtorch 1.13 (selected with TORCH_ENCODERS_LIBTORCH): the eager export runs and matches the eager
+// model; the SDPA export fails with E_MODEL_LOAD naming the op, the exporting torch and the fix.
+describe('--attention on libtorch 1.13', () => {
+  const DEBIAN_LIBTORCH = '/usr/lib/x86_64-linux-gnu';
+  const CHILD = `
+    const { Model } = require(${JSON.stringify(path.join(ROOT, 'dist/lib/index.js'))});
+    Model.load(process.argv[1], { threads: 1 })
+      .then(async (model) => {
+        const batch = await model.encode(JSON.parse(process.argv[2]));
+        const out = await model.forward(batch.inputs, batch.dims);
+        console.log(JSON.stringify({ ok: Array.from(out.logits.data), ids: Array.from(batch.inputs.input_ids, Number), dims: batch.dims }));
+        await model.dispose();
+      })
+      .catch((error) => console.log(JSON.stringify({ code: error.code, message: error.message })));
+  `;
+
+  async function loadOnDebian(directory: string) {
+    const { stdout } = await run(process.execPath, ['-e', CHILD, directory, JSON.stringify(TEXTS)], {
+      env: { ...process.env, TORCH_ENCODERS_LIBTORCH: DEBIAN_LIBTORCH },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as {
+      ok?: number[];
+      ids?: number[];
+      dims?: number[];
+      code?: string;
+      message?: string;
+    };
+  }
+
+  it('eager loads and matches the eager model; sdpa fails with E_MODEL_LOAD naming op, exporter and fix', async () => {
+    const checkpoint = path.join(tmp, 'checkpoints', 'bert-seq');
+    for (const attention of ['eager', 'sdpa']) {
+      await python([
+        'tools/export.py',
+        checkpoint,
+        dir(`bert-seq-${attention}`),
+        '--task',
+        'sequence-classification',
+        '--attention',
+        attention,
+      ]);
+    }
+    const eager = await loadOnDebian(dir('bert-seq-eager'));
+    expect(eager.code).toBeUndefined();
+    // Same ids as the library's own tokenization in this process, so the eager reference applies.
+    expect(eager.ids).toEqual(encodedIds.get('bert-seq')!.input_ids);
+    expect(maxAbsDiff(eager.ok!, references.get('bert-seq')!.eager.logits!.data)).toBeLessThanOrEqual(
+      FP32_TOLERANCE,
+    );
+
+    const sdpa = await loadOnDebian(dir('bert-seq-sdpa'));
+    const exporter = JSON.parse(
+      fs.readFileSync(path.join(dir('bert-seq-sdpa'), 'torch-encoders.json'), 'utf8'),
+    ) as { torchVersion: string };
+    expect(sdpa.code).toBe('E_MODEL_LOAD');
+    expect(sdpa.message).toContain('needs the operator aten::scaled_dot_product_attention');
+    expect(sdpa.message).toContain(`exported by torch ${exporter.torchVersion} with sdpa attention`);
+    expect(sdpa.message).toContain('--attention eager');
+    expect(sdpa.message).toContain('1.13');
+  }, 120_000);
 });
