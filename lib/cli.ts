@@ -3,10 +3,10 @@
 // stdin, and writes one JSON line per input, in input order. It only parses, reads, batches,
 // writes and reports errors; the pipelines do the work.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, usageError } from './cli/errors';
+import { info } from './cli/info';
 import {
   argumentSource,
   chunked,
@@ -364,50 +364,6 @@ async function embed(texts: string[], options: EmbedOptions): Promise<void> {
   }
 }
 
-async function info(options: { json?: boolean }): Promise<void> {
-  const runtime = await import('./runtime');
-  const build = runtime.buildInfo();
-  const cudaAvailable = runtime.cudaAvailable();
-  const facts = {
-    version: packageVersion(),
-    libtorch: runtime.libtorchVersion(),
-    cuda: {
-      compiled: build.cuda,
-      available: cudaAvailable,
-      deviceCount: cudaAvailable ? runtime.cudaDeviceCount() : 0,
-    },
-    blas: build.blas,
-    defaultThreads: os.availableParallelism(),
-    torchLibDir: build.torchLibDir,
-    torchSource: build.torchSource,
-    cxx11Abi: build.cxx11Abi,
-    napiVersion: build.napiVersion,
-    node: process.version,
-  };
-  if (options.json) {
-    process.stdout.write(JSON.stringify(facts) + '\n');
-    return;
-  }
-  const cuda = !facts.cuda.compiled
-    ? 'not compiled in (CPU-only build)'
-    : facts.cuda.available
-      ? `compiled in, available, ${facts.cuda.deviceCount} device(s)`
-      : 'compiled in, not available (no driver or no device)';
-  const blasNote =
-    facts.blas.name === 'reference' ? ' (slow reference BLAS: apt-get install -y libopenblas0-openmp)' : '';
-  process.stdout.write(
-    [
-      `torch-encoders ${facts.version}`,
-      `libtorch:        ${facts.libtorch} (${facts.torchLibDir})`,
-      `CUDA:            ${cuda}`,
-      `BLAS:            ${facts.blas.name} (${facts.blas.path})${blasNote}`,
-      `default threads: ${facts.defaultThreads}`,
-      `node:            ${facts.node} (N-API ${facts.napiVersion})`,
-      '',
-    ].join('\n'),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // The program.
 
@@ -535,9 +491,11 @@ offsets into the context; output lines follow input order.`,
 
   program
     .command('info')
-    .description('libtorch version, CUDA, BLAS, default threads and package version')
+    .description(
+      'the libtorch in use and the rule that found it, the binary loaded, CUDA, BLAS, threads, package version',
+    )
     .option('--json', 'as one JSON object')
-    .action(info);
+    .action((options: { json?: boolean }) => info(options, packageVersion()));
 
   return program;
 }

@@ -101,9 +101,7 @@ export function explainMissingOp(
   metadata: ExportMetadata | undefined,
 ): TorchEncodersError {
   const op = /Unknown builtin op: ([A-Za-z_][\w.]*::[\w.]+?)\.?(?=\s|$)/.exec(error.message)?.[1];
-  // The addon gives this error E_INTERNAL today (the exception libtorch throws for it is not one its load step
-  // maps to E_MODEL_LOAD); it comes from loading the file either way, so both codes are accepted here.
-  if ((error.code !== 'E_MODEL_LOAD' && error.code !== 'E_INTERNAL') || op === undefined) return error;
+  if (error.code !== 'E_MODEL_LOAD' || op === undefined) return error;
   let runtime = 'unknown';
   try {
     runtime = native().libtorchVersion();

@@ -1,5 +1,5 @@
-// Generates the fixture models and their Python goldens when they are missing or older than the
-// tools that make them. Goldens come from Python torch on the saved TorchScript, never from us.
+// Compiles the TypeScript and generates the fixture models of the runtime under test, with their
+// Python goldens, when they are missing or stale (tools/fixtures.js).
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -33,25 +33,6 @@ function buildTypeScript(root) {
 module.exports = async function globalSetup() {
   const root = path.resolve(__dirname, '..');
   buildTypeScript(root);
-  const manifest = path.join(root, 'test/fixtures/generated/manifest.json');
-  const sources = ['tools/make_fixtures.py', 'tools/modeling.py'].map((file) => path.join(root, file));
-  const newestSource = Math.max(...sources.map((file) => fs.statSync(file).mtimeMs));
-  if (fs.existsSync(manifest) && fs.statSync(manifest).mtimeMs >= newestSource) return;
-  // Generate beside the fixtures and swap them in, so a second run at the same time (another jest,
-  // a benchmark) never reads half-written model files.
-  const target = path.join(root, 'test/fixtures/generated');
-  const staging = `${target}.${process.pid}.tmp`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  execFileSync('/usr/bin/python3', ['tools/make_fixtures.py', '--out', staging], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  fs.rmSync(target, { recursive: true, force: true });
-  try {
-    fs.renameSync(staging, target);
-  } catch (error) {
-    // Another run swapped its identical fixtures in first.
-    fs.rmSync(staging, { recursive: true, force: true });
-    if (!fs.existsSync(manifest)) throw error;
-  }
+  // After the TypeScript build: the fixtures follow the runtime discovery in dist/lib.
+  require('../tools/fixtures.js').ensureFixtures();
 };

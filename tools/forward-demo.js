@@ -3,13 +3,15 @@
 //   node tools/forward-demo.js [model.pt]
 const path = require('node:path');
 const { Model, buildInfo } = require('../dist/lib');
+const { fixtureTarget } = require('./fixtures');
 
-const modelPath =
-  process.argv[2] ?? path.join(__dirname, '../test/fixtures/generated/question-answering/model.pt');
+const modelPath = process.argv[2] ?? path.join(fixtureTarget().dir, 'question-answering/model.pt');
 
 (async () => {
   const info = buildInfo();
-  console.log(`libtorch ${info.libtorch}, CUDA compiled in: ${info.cuda}, BLAS: ${info.blas.name}`);
+  console.log(
+    `libtorch ${info.runtime.version} (${info.runtime.rule}), CUDA compiled in: ${info.cuda}, BLAS: ${info.blas.name}`,
+  );
   const model = await Model.load(modelPath, { device: 'auto', outputNames: ['start_logits', 'end_logits'] });
   console.log(
     `loaded ${modelPath} on ${model.device}, ${model.threads} threads, inputs (${model.inputNames.join(', ')})`,

@@ -1,8 +1,9 @@
 """Generates the tiny TorchScript BERT models and golden outputs that the JS and native tests compare against.
 
-Run from anywhere (Debian's /usr/bin/python3 has torch):
-    /usr/bin/python3 tools/make_fixtures.py [--out test/fixtures/generated]
-    /usr/bin/python3 tools/make_fixtures.py --bert-base /tmp/bert-base    # BERT-base-shaped model for timing
+Run with the Python of the runtime under test (`npm run fixtures` picks it: the project venv's torch 2.13 by default,
+Debian's /usr/bin/python3 for its libtorch 1.13), so the goldens come from the torch the addon links:
+    .venv/bin/python tools/make_fixtures.py [--out test/fixtures/generated/libtorch-2.13]
+    .venv/bin/python tools/make_fixtures.py --bert-base /tmp/bert-base    # BERT-base-shaped model for timing
 
 Each fixture folder is a complete Hugging Face model directory, usable by this library and by transformers.js:
     model.pt               torch.jit.trace of a tools/modeling.py model (random weights)
@@ -43,11 +44,13 @@ import torch
 from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_onnx import ONNX_OPSET, legacy_exporter_arguments  # noqa: E402
 import modeling  # noqa: E402
 from modeling import EncoderConfig, build_model, to_hf_config  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO_ROOT / "test" / "fixtures" / "generated"
+# One fixture set per libtorch minor release (the tag of lib/libtorch-discovery.ts), made by that torch.
+DEFAULT_OUT = REPO_ROOT / "test" / "fixtures" / "generated" / ("libtorch-" + ".".join(torch.__version__.split(".")[:2]))
 TOKENIZERS = REPO_ROOT / "test" / "fixtures" / "tokenizers"
 
 # vocab_size is bert-base-uncased's, so its real tokenizer.json can drive these models.
@@ -92,7 +95,6 @@ TOLERANCE = 1e-5
 TRACE_SHAPE = (2, 8)
 # Shapes that differ from TRACE_SHAPE in batch and sequence length, so a size baked into the trace shows up.
 CHECK_SHAPES = ((1, 13), (3, 21))
-ONNX_OPSET = 14
 
 # Weight scales (see the module docstring). Embeddings keep BERT's 0.02: LayerNorm follows them anyway.
 ENCODER_STD = 0.2
@@ -411,6 +413,7 @@ def export_onnx(label: str, model: nn.Module, output_names: Sequence[str], path:
                 dynamic_axes=dynamic_axes,
                 opset_version=ONNX_OPSET,
                 do_constant_folding=True,
+                **legacy_exporter_arguments(),
             )
     if not path.exists() or path.stat().st_size == 0:
         sys.exit(f"make_fixtures: FAILED: {label}: torch.onnx.export wrote no {path}")

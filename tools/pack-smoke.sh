@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Packs the package with its prebuilt binary, installs the tarball into an empty project with every
-# compiler and cmake replaced by a tripwire, and runs a forward there against the Python goldens.
+# Packs the package with its prebuilt binaries (one per libtorch runtime), installs the tarball into
+# an empty project with every compiler and cmake replaced by a tripwire, and runs forwards there
+# against the Python goldens of each runtime:
+#   - libtorch 2.13 from a venv holding torch 2.13 (VIRTUAL_ENV, python3 on PATH: the venv's);
+#   - Debian's libtorch 1.13 with no venv active, on the same machine (both installed at once);
+#   - a libtorch of a version with no prebuild: one E_NATIVE_LOAD error naming it and the fixes.
 # Fails if the install tried to compile anything or the installed package cannot run a model.
+#
+#   bash tools/pack-smoke.sh [all|venv|debian]   (default all; CI runs them all)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
+which="${1:-all}"
+venv="$repo/.venv"
+debian_lib=/usr/lib/x86_64-linux-gnu
 
-npm run --silent prebuildify >/dev/null
 npm run --silent build:ts
+npm run --silent prebuildify
 tarball="$repo/$(npm pack --silent --ignore-scripts | tail -n 1)"
 echo "pack-smoke: packed $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
 contents="$(tar -tzf "$tarball")"
-grep -qx 'package/prebuilds/linux-x64/torch-encoders.napi.glibc.node' <<<"$contents" || { echo 'pack-smoke: FAILED: the tarball has no prebuild' >&2; exit 1; }
+for tag in libtorch-2.13 libtorch-1.13; do
+  for file in torch_encoders.node torch_encoders_loader.node torch_encoders_mkl_cpu.so; do
+    grep -qx "package/prebuilds/linux-x64/$tag/$file" <<<"$contents" ||
+      { echo "pack-smoke: FAILED: the tarball has no prebuilds/linux-x64/$tag/$file" >&2; exit 1; }
+  done
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work" "$tarball"' EXIT
@@ -24,36 +38,91 @@ done
 
 cd "$work/app"
 npm init -y >/dev/null
-PATH="$work/tripwire:$PATH" npm install --no-audit --no-fund --loglevel=error "$tarball"
+PATH="$work/tripwire:$PATH" npm install --no-audit --no-fund --loglevel=error --foreground-scripts "$tarball"
 if [ -e "$work/compiler-called" ]; then
   echo "pack-smoke: FAILED: the install invoked a compiler" >&2
   exit 1
 fi
 if [ -e node_modules/torch-encoders/build ]; then
-  echo "pack-smoke: FAILED: the install built the addon instead of using the prebuild" >&2
+  echo "pack-smoke: FAILED: the install built the addon instead of using a prebuild" >&2
   exit 1
 fi
 
-PATH="$work/tripwire:$PATH" FIXTURE="$repo/test/fixtures/generated/base" node -e '
+# Runs every golden case of the fixture folder $FIXTURE through the installed package, with both
+# integer input types, and checks that the runtime expected ($EXPECT_TAG) is the one loaded.
+check_goldens() {
+  PATH="$work/tripwire:$PATH" node -e '
 const fs = require("node:fs");
 const path = require("node:path");
-const { Model } = require("torch-encoders");
+const { Model, buildInfo } = require("torch-encoders");
 const resolved = require.resolve("torch-encoders");
 if (!resolved.startsWith(process.cwd())) throw new Error(`resolved ${resolved}, not the installed copy`);
 (async () => {
-  const goldens = JSON.parse(fs.readFileSync(path.join(process.env.FIXTURE, "goldens.json"), "utf8"));
-  const model = await Model.load(path.join(process.env.FIXTURE, "model.pt"));
+  const info = buildInfo();
+  if (info.runtime.tag !== process.env.EXPECT_TAG) throw new Error(`loaded ${info.runtime.tag}, expected ${process.env.EXPECT_TAG}`);
+  if (!info.binaryDir.startsWith(path.join(process.cwd(), "node_modules/torch-encoders/prebuilds/"))) throw new Error(`loaded ${info.binaryDir}, not a prebuild`);
   let worst = 0;
-  for (const c of goldens.cases) {
-    const make = (v) => BigInt64Array.from(v, BigInt);
-    const out = await model.forward({ input_ids: make(c.input_ids), attention_mask: make(c.attention_mask), token_type_ids: make(c.token_type_ids) }, c.dims);
-    for (const [name, expected] of Object.entries(c.outputs)) {
-      expected.data.forEach((v, i) => { worst = Math.max(worst, Math.abs(out[name].data[i] - v)); });
+  let forwards = 0;
+  for (const fixture of ["base", "sequence-classification", "token-classification", "question-answering"]) {
+    const dir = path.join(process.env.FIXTURE, fixture);
+    const goldens = JSON.parse(fs.readFileSync(path.join(dir, "goldens.json"), "utf8"));
+    const model = await Model.load(path.join(dir, "model.pt"));
+    for (const make of [(v) => BigInt64Array.from(v, BigInt), (v) => Int32Array.from(v)]) {
+      for (const c of goldens.cases) {
+        const out = await model.forward({ input_ids: make(c.input_ids), attention_mask: make(c.attention_mask), token_type_ids: make(c.token_type_ids) }, c.dims);
+        forwards++;
+        for (const [name, expected] of Object.entries(c.outputs)) {
+          expected.data.forEach((v, i) => { worst = Math.max(worst, Math.abs(out[name].data[i] - v)); });
+        }
+      }
     }
+    await model.dispose();
   }
-  await model.dispose();
   if (!(worst <= 1e-5)) throw new Error(`outputs differ from the goldens by ${worst}`);
-  console.log(`pack-smoke: installed package ran ${goldens.cases.length} forwards, max abs diff ${worst.toExponential(2)}`);
+  console.log(`pack-smoke: libtorch ${info.runtime.version} (${info.runtime.rule}, ${path.relative(process.cwd(), info.binaryDir)}): ${forwards} forwards, max abs diff ${worst.toExponential(2)}`);
 })().catch((e) => { console.error(e); process.exit(1); });
 '
-echo "pack-smoke: 1 passed, 0 failed"
+}
+
+passed=0
+if [ "$which" = all ] || [ "$which" = venv ]; then
+  # A user's activated venv: VIRTUAL_ENV set and its bin first on PATH.
+  (cd "$repo" && node tools/fixtures.js >/dev/null)
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" EXPECT_TAG=libtorch-2.13 \
+    FIXTURE="$repo/test/fixtures/generated/libtorch-2.13" check_goldens
+  passed=$((passed + 1))
+fi
+if [ "$which" = all ] || [ "$which" = debian ]; then
+  # No venv: python3 on PATH has no torch here, so Debian's libtorch is the one found.
+  if env -u VIRTUAL_ENV python3 -c 'import torch' 2>/dev/null; then
+    echo "pack-smoke: FAILED: python3 on PATH has torch, so Debian's libtorch would not be the one found" >&2
+    exit 1
+  fi
+  (cd "$repo" && TORCH_ENCODERS_LIBTORCH="$debian_lib" node tools/fixtures.js >/dev/null)
+  env -u VIRTUAL_ENV EXPECT_TAG=libtorch-1.13 FIXTURE="$repo/test/fixtures/generated/libtorch-1.13" check_goldens
+  passed=$((passed + 1))
+fi
+
+# A libtorch with no prebuild (a version this package was not built for), and no compiler.
+fake="$work/libtorch-2.99"
+mkdir -p "$fake/lib"
+echo "2.99.0+cpu" >"$fake/build-version"
+touch "$fake/lib/libtorch.so"
+PATH="$work/tripwire:$PATH" TORCH_ENCODERS_LIBTORCH="$fake" node -e '
+const { buildInfo } = require("torch-encoders");
+try {
+  buildInfo();
+  throw new Error("loaded a binary for libtorch 2.99");
+} catch (error) {
+  const wanted = ["libtorch 2.99.0", process.env.TORCH_ENCODERS_LIBTORCH, "TORCH_ENCODERS_LIBTORCH",
+    "Prebuilt binaries in this package: libtorch-1.13, libtorch-2.13", "tools/build-native.js", "pip install torch==2.13.0"];
+  const missing = wanted.filter((part) => !String(error.message).includes(part));
+  if (error.code !== "E_NATIVE_LOAD" || missing.length > 0) {
+    console.error(error);
+    throw new Error(`expected E_NATIVE_LOAD naming ${missing.join(", ")}`);
+  }
+  console.log("pack-smoke: libtorch 2.99 (no prebuild): E_NATIVE_LOAD naming the version, the rule, the prebuilds and the fixes");
+}
+'
+passed=$((passed + 1))
+echo "pack-smoke: $passed passed, 0 failed"

@@ -76,6 +76,11 @@ std::unique_ptr<EncoderModel> EncoderModel::Load(const LoadOptions& options) {
                                            "' is not a loadable TorchScript file (torch.jit.save "
                                            "output expected): " +
                                            e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    // The TorchScript compiler reports what the runtime lacks ("Unknown builtin op: aten::...",
+    // a file that needs a newer libtorch) as a plain std::exception, not a c10::Error.
+    throw Error(ErrorCode::kModelLoad,
+                "load: '" + options.path + "' cannot be loaded by this libtorch: " + e.what());
   }
   if (!module.find_method("forward")) {
     throw Error(ErrorCode::kModelLoad,

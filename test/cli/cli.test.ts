@@ -5,10 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from '../../lib';
+import { discoverLibtorch } from '../../lib/libtorch-discovery';
+import { FIXTURES } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/lib/cli.js');
-const FIXTURES = path.join(ROOT, 'test/fixtures/generated');
 const CLASSIFIER = path.join(FIXTURES, 'sequence-classification');
 const TAGGER = path.join(FIXTURES, 'token-classification');
 const READER = path.join(FIXTURES, 'question-answering');
@@ -23,9 +24,9 @@ interface Run {
   stderr: string;
 }
 
-function run(args: readonly string[], input = '', cli = CLI): Promise<Run> {
+function run(args: readonly string[], input = '', cli = CLI, env = process.env): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -260,6 +261,8 @@ describe('info', () => {
       cuda: { compiled: boolean; available: boolean; deviceCount: number };
       blas: { name: string; path: string };
       defaultThreads: number;
+      runtime: { version: string; tag: string; rule: string };
+      binaryDir: string;
     };
     expect(facts.version).toBe(version);
     expect(facts.libtorch).toMatch(/^\d+\.\d+\.\d+/);
@@ -270,6 +273,14 @@ describe('info', () => {
     expect(human.stdout).toMatch(/\nCUDA: {12}(not compiled in|compiled in, )/);
     expect(human.stdout).toContain(`BLAS:            ${facts.blas.name} (${facts.blas.path})`);
     expect(human.stdout).toContain(`default threads: ${facts.defaultThreads}\n`);
+    // The runtime, the rule that found it and the binary loaded, as discovery sees them here.
+    const runtime = discoverLibtorch(ROOT);
+    expect(facts.runtime).toMatchObject({ version: runtime.version, tag: runtime.tag, rule: runtime.rule });
+    expect(facts.libtorch.split('.').slice(0, 2)).toEqual(runtime.version.split('.').slice(0, 2));
+    expect(facts.binaryDir).toMatch(new RegExp(`/${runtime.tag}(/Release)?$`));
+    expect(human.stdout).toContain(`found by the rule "${runtime.rule}" (${runtime.source})\n`);
+    expect(human.stdout).toContain(`binary:          ${facts.binaryDir}\n`);
+    expect(human.stdout).toMatch(/\nMKL vendor check: (on|off|not needed|not applicable)/);
   });
 });
 
@@ -383,17 +394,24 @@ describe('help and errors', () => {
   });
 
   test('a native binary that cannot be loaded: its first line, pointing at --verbose for the rest', async () => {
-    // A copy of the compiled package without build/ or prebuilds/.
+    // A copy of the compiled package without build/ or prebuilds/: no binary for any libtorch.
     const copy = path.join(tmp, 'package-without-binary');
     fs.mkdirSync(copy);
     fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
     fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-    const result = await run(['info'], '', path.join(copy, 'dist/lib/cli.js'));
+    // The libtorch is named, so the message does not depend on what else this machine has.
+    const runtime = discoverLibtorch(ROOT);
+    const result = await run(['info'], '', path.join(copy, 'dist/lib/cli.js'), {
+      ...process.env,
+      TORCH_ENCODERS_LIBTORCH: runtime.libDir,
+    });
     expectOneErrorLine(
       result,
       1,
-      /^could not load its native binary \(searched .*\)\. \(run with --verbose for details\)$/,
+      new RegExp(
+        `^No torch-encoders binary fits the libtorch found: libtorch ${runtime.version.replace(/\./g, '\\.')} .*found by the rule "TORCH_ENCODERS_LIBTORCH" .*\\. \\(run with --verbose for details\\)$`,
+      ),
     );
   });
 

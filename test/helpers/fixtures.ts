@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { discoverLibtorch } from '../../lib/libtorch-discovery';
 
-export const FIXTURES = path.resolve(__dirname, '../fixtures/generated');
+/** The fixtures of the runtime under test: made by its own Python torch (tools/fixtures.js). */
+export const FIXTURES = path.resolve(
+  __dirname,
+  '../fixtures/generated',
+  discoverLibtorch(path.resolve(__dirname, '../..')).tag,
+);
 export const FIXTURE_NAMES = [
   'base',
   'sequence-classification',

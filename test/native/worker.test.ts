@@ -6,7 +6,8 @@ import { fixtureModel } from '../helpers/fixtures';
 // worker torn down with forwards queued must not take the process with it.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const binding = require(workerData.addon);
+// The library's own loading: discover the libtorch, preload it, load the binary made for it.
+const binding = require(workerData.native).native();
 (async () => {
   const model = await binding.loadModel(workerData.model, { threads: 1 });
   const n = 64;
@@ -20,13 +21,13 @@ const binding = require(workerData.addon);
 })();
 `;
 
-const ADDON = path.resolve(__dirname, '../../build/Release/torch_encoders.node');
+const NATIVE = path.resolve(__dirname, '../../dist/lib/native.js');
 
 describe('worker_threads', () => {
   it('loads and runs in a worker, and terminating it mid-queue leaves the process healthy', async () => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { addon: ADDON, model: fixtureModel('sequence-classification') },
+      workerData: { native: NATIVE, model: fixtureModel('sequence-classification') },
     });
     const messages: unknown[] = [];
     await new Promise<void>((resolve, reject) => {

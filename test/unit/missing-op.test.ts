@@ -40,14 +40,9 @@ describe('explainMissingOp', () => {
     expect((error.cause as Error).message).toBe(LIBTORCH_MESSAGE);
   });
 
-  it('also takes the E_INTERNAL the addon gives this load error today, and makes it E_MODEL_LOAD', () => {
-    const error = explainMissingOp(
-      new TorchEncodersError('E_INTERNAL', LIBTORCH_MESSAGE),
-      'model.pt',
-      metadata,
-    );
-    expect(error.code).toBe('E_MODEL_LOAD');
-    expect(error.message).toContain('needs the operator aten::scaled_dot_product_attention,');
+  it('leaves errors of other codes alone', () => {
+    const original = new TorchEncodersError('E_FORWARD', LIBTORCH_MESSAGE);
+    expect(explainMissingOp(original, 'model.pt', metadata)).toBe(original);
   });
 
   it('says when no torch-encoders.json records the exporter', () => {
