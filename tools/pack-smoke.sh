@@ -99,7 +99,7 @@ if [ "$which" = all ] || [ "$which" = debian ]; then
     exit 1
   fi
   (cd "$repo" && TORCH_ENCODERS_LIBTORCH="$debian_lib" node tools/fixtures.js >/dev/null)
-  env -u VIRTUAL_ENV EXPECT_TAG=libtorch-1.13 FIXTURE="$repo/test/fixtures/generated/libtorch-1.13" check_goldens
+  (unset VIRTUAL_ENV; EXPECT_TAG=libtorch-1.13 FIXTURE="$repo/test/fixtures/generated/libtorch-1.13" check_goldens)
   passed=$((passed + 1))
 fi
 
