@@ -8,6 +8,8 @@
 //   node tools/build-native.js --libtorch PATH    build for that libtorch (same forms as the variable)
 //   node tools/build-native.js --install          npm's install step: nothing when a binary for the
 //                                                 libtorch found exists (a prebuild), a build otherwise
+//   node tools/build-native.js ... -- ARGS         ARGS go to cmake-js as they are, e.g. for a CUDA libtorch
+//                                                 whose toolkit lacks a library: --CDCUDA_nvrtc_LIBRARY=/path
 //
 // Exit status: 0 built (or nothing to do), 1 the build failed, 2 usage or no libtorch to build for.
 const { spawnSync } = require('node:child_process');
@@ -26,9 +28,12 @@ try {
   process.exit(2);
 }
 
+const argv = process.argv.slice(2);
+const cmakeJsExtra = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
 let options;
 try {
   ({ values: options } = parseArgs({
+    args: argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv,
     options: { libtorch: { type: 'string' }, install: { type: 'boolean', default: false } },
   }));
 } catch (error) {
@@ -82,6 +87,7 @@ const result = spawnSync(
     `--CDTORCH_ENCODERS_LIBTORCH_CMAKE_DIR=${runtime.cmakeDir}`,
     `--CDTORCH_ENCODERS_LIBTORCH_LIB_DIR=${runtime.libDir}`,
     `--CDTORCH_ENCODERS_LIBTORCH_SOURCE=${runtime.rule}: ${runtime.source}`,
+    ...cmakeJsExtra,
   ],
   { cwd: root, stdio: 'inherit', env },
 );
