@@ -7,12 +7,12 @@
 #   3. python tools/export.py             TorchScript model folders                  -> models/<name>/
 #   4. node tools/evaluate_demo.js        held-out metrics through the pipelines     -> models/metrics.json, cards
 #
-# Environment: PYTHON (default /usr/bin/python3, which has torch), DEMO_TASKS (default sentiment,ner,qa; the
+# Environment: PYTHON (default the project venv's .venv/bin/python, torch 2.13), DEMO_TASKS (default sentiment,ner,qa; the
 # models of tasks left out are neither retrained nor re-exported).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-/usr/bin/python3}"
+PYTHON="${PYTHON:-.venv/bin/python}"
 DEMO_TASKS="${DEMO_TASKS:-sentiment,ner,qa}"
 DATA=build/demo-data
 CHECKPOINTS=build/demo-checkpoints
@@ -28,7 +28,7 @@ if [ ! -f dist/lib/index.js ]; then
   exit 1
 fi
 if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
-  echo "train_demo.sh: $PYTHON cannot import torch (Debian: apt-get install python3-torch; or set PYTHON)" >&2
+  echo "train_demo.sh: $PYTHON cannot import torch (run tools/setup.sh, which makes the project venv; or set PYTHON)" >&2
   exit 1
 fi
 
@@ -44,7 +44,8 @@ if [ ! -f tools/export.py ]; then
 fi
 stamp "3/4 export"
 export_model() { # name task
-  "$PYTHON" tools/export.py "$CHECKPOINTS/$1" "models/$1" --task "$2" --max-length "$MAX_LENGTH" --force
+  # Eager attention: the demo models ship with the package and must load on libtorch 1.13 as well as 2.x.
+  "$PYTHON" tools/export.py "$CHECKPOINTS/$1" "models/$1" --task "$2" --max-length "$MAX_LENGTH" --attention eager --force
   chmod 755 "models/$1" # the exporter's staging directory is private (mkdtemp); the models are for everyone
   # The repository's Prettier style for the JSON files (whitespace only), so `npm run lint` passes.
   if [ -x node_modules/.bin/prettier ]; then
