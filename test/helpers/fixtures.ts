@@ -31,11 +31,11 @@ export interface Goldens {
   cases: GoldenCase[];
 }
 
-export function fixtureModel(name: FixtureName): string {
+export function fixtureModel(name: FixtureName | string): string {
   return path.join(FIXTURES, name, 'model.pt');
 }
 
-export function readGoldens(name: FixtureName): Goldens {
+export function readGoldens(name: FixtureName | string): Goldens {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'goldens.json'), 'utf8')) as Goldens;
 }
 

@@ -1,6 +1,15 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { types } from 'node:util';
 import { Model, TorchEncodersError, type ForwardInputs } from '../../lib';
-import { FIXTURE_NAMES, fixtureModel, maxAbsDiff, readGoldens, type GoldenCase } from '../helpers/fixtures';
+import {
+  FIXTURE_NAMES,
+  FIXTURES,
+  fixtureModel,
+  maxAbsDiff,
+  readGoldens,
+  type GoldenCase,
+} from '../helpers/fixtures';
 
 const TOLERANCE = 1e-5;
 
@@ -9,15 +18,33 @@ const arrayTypes = {
   Int32Array: (values: number[]) => Int32Array.from(values),
 };
 
-function inputsOf(c: GoldenCase, make: (values: number[]) => BigInt64Array | Int32Array): ForwardInputs {
-  return {
-    input_ids: make(c.input_ids),
-    attention_mask: make(c.attention_mask),
-    token_type_ids: make(c.token_type_ids),
-  };
+function inputsOf(
+  c: GoldenCase,
+  make: (values: number[]) => BigInt64Array | Int32Array,
+  inputNames: readonly string[] = ['input_ids', 'attention_mask', 'token_type_ids'],
+): ForwardInputs {
+  const all = { input_ids: c.input_ids, attention_mask: c.attention_mask, token_type_ids: c.token_type_ids };
+  // A RoBERTa module takes no token_type_ids: passing them would be an unknown input.
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([name]) => inputNames.includes(name))
+      .map(([name, values]) => [name, make(values)]),
+  ) as ForwardInputs;
 }
 
-describe.each(FIXTURE_NAMES)('%s fixture equals the Python torch goldens', (name) => {
+// Every fixture the generator made for this runtime, not only the four the task tests use.
+const ALL_FIXTURES = fs
+  .readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(FIXTURES, entry.name, 'goldens.json')))
+  .map((entry) => entry.name)
+  .sort();
+
+it('covers every fixture of the runtime, the four task fixtures among them', () => {
+  expect(ALL_FIXTURES).toEqual(expect.arrayContaining([...FIXTURE_NAMES]));
+  expect(ALL_FIXTURES.length).toBeGreaterThanOrEqual(7);
+});
+
+describe.each(ALL_FIXTURES)('%s fixture equals the Python torch goldens', (name) => {
   const goldens = readGoldens(name);
   let model: Model;
 
@@ -33,7 +60,7 @@ describe.each(FIXTURE_NAMES)('%s fixture equals the Python torch goldens', (name
 
   describe.each(Object.entries(arrayTypes))('with %s inputs', (_, make) => {
     it.each(goldens.cases.map((c) => [c.name, c] as const))('case %s', async (_caseName, c) => {
-      const outputs = await model.forward(inputsOf(c, make), c.dims);
+      const outputs = await model.forward(inputsOf(c, make, goldens.inputNames), c.dims);
       expect(Object.keys(outputs)).toEqual(goldens.outputNames);
       for (const [outputName, expected] of Object.entries(c.outputs)) {
         const actual = outputs[outputName]!;
@@ -44,15 +71,33 @@ describe.each(FIXTURE_NAMES)('%s fixture equals the Python torch goldens', (name
     });
   });
 
-  it('fills absent token_type_ids with zeros, as Hugging Face does', async () => {
-    const c = goldens.cases.find((k) => k.token_type_ids.every((t) => t === 0));
-    expect(c).toBeDefined();
-    const { input_ids, attention_mask } = inputsOf(c!, arrayTypes.BigInt64Array);
-    const outputs = await model.forward({ input_ids, attention_mask }, c!.dims);
-    for (const [outputName, expected] of Object.entries(c!.outputs)) {
-      expect(maxAbsDiff(outputs[outputName]!.data, expected.data)).toBeLessThanOrEqual(TOLERANCE);
-    }
-  });
+  if (goldens.inputNames.includes('token_type_ids')) {
+    it('fills absent token_type_ids with zeros, as Hugging Face does', async () => {
+      const c = goldens.cases.find((k) => k.token_type_ids.every((t) => t === 0));
+      expect(c).toBeDefined();
+      const { input_ids, attention_mask } = inputsOf(c!, arrayTypes.BigInt64Array);
+      const outputs = await model.forward({ input_ids, attention_mask }, c!.dims);
+      for (const [outputName, expected] of Object.entries(c!.outputs)) {
+        expect(maxAbsDiff(outputs[outputName]!.data, expected.data)).toBeLessThanOrEqual(TOLERANCE);
+      }
+    });
+  } else {
+    it('rejects token_type_ids, which it does not take, naming its inputs', async () => {
+      const c = goldens.cases[0]!;
+      await expect(
+        model.forward(
+          {
+            ...inputsOf(c, arrayTypes.BigInt64Array, goldens.inputNames),
+            token_type_ids: new BigInt64Array(c.dims[0] * c.dims[1]),
+          },
+          c.dims,
+        ),
+      ).rejects.toMatchObject({
+        code: 'E_BAD_INPUT',
+        message: `forward: this model takes (${goldens.inputNames.join(', ')}), not 'token_type_ids'`,
+      });
+    });
+  }
 });
 
 describe('optimize: freeze + optimize_for_inference at load', () => {
