@@ -1,28 +1,33 @@
-"""Prepares the models the benchmark runs, once, into bench/.cache/ (reused while this file, tools/modeling.py and
-the demo model are unchanged).
+"""Prepares the models the benchmark runs, once, into bench/.cache/ (reused while this file, the exporter,
+tools/modeling.py and the demo model are unchanged).
 
-    /usr/bin/python3 bench/prepare.py [--cache bench/.cache] [--smoke] [--sentiment models/sentiment] [--force]
+    .venv/bin/python bench/prepare.py [--cache bench/.cache] [--smoke] [--sentiment models/sentiment] [--force]
 
-Prints one JSON object (the manifest, also written to <cache>/manifest.json) naming every prepared directory.
+Runs in the project venv (torch 2.13 + transformers + onnxruntime, tools/requirements.txt). Prints one JSON object
+(the manifest, also written to <cache>/manifest.json) naming every prepared directory.
 
 BERT-base (or, with --smoke, a 2-layer 32-wide "tiny" model of the same code) is ONE set of random weights (fixed
 seed, tools/modeling.py's BertModel) saved as a Hugging Face checkpoint (<name>-checkpoint/: config.json,
-pytorch_model.bin, tokenizer files), from which come:
-    <name>/model.pt          fp32 TorchScript by tools/export.py --task base (falls back to torch.jit.trace here
-                             when the exporter is missing or fails; the manifest says which), returning
-                             last_hidden_state and pooler_output, named in torch-encoders.json
-    <name>/onnx/model.onnx   torch.onnx.export of the same eager module, opset 14, dynamic batch and sequence, inputs
+pytorch_model.bin, tokenizer files), from which tools/export.py --task base makes every TorchScript file:
+    <name>/model.pt          fp32, --attention eager: the file that loads on libtorch 2.13 AND Debian's 1.13
+                             (aten::scaled_dot_product_attention is 2.x only), so both runtimes run the same file
+    <name>-sdpa/model.pt     fp32, --attention sdpa (the exporter's default on torch 2.x): libtorch 2.x only
+    <name>-int8/model.pt     --quantize int8 (dynamic, every nn.Linear), eager attention: loads on both runtimes
+    <name>-bf16/model.pt     --dtype bf16, sdpa attention: libtorch 2.x only
+(tools/export.py's failure falls back to torch.jit.trace / quantize_dynamic here for fp32 and int8; the manifest
+says which.) The ONNX files for transformers.js, in <name>/onnx/:
+    model.onnx               torch.onnx.export of the same eager module, opset 14, dynamic batch and sequence, inputs
                              input_ids / attention_mask / token_type_ids, outputs last_hidden_state / pooler_output
-                             (what transformers.js expects for model_type bert)
-    <name>-int8/model.pt     the same weights with every nn.Linear dynamically quantized to int8
-                             (tools/export.py --task base --quantize int8, else torch.quantization.quantize_dynamic
-                             + trace here; the manifest says which)
-    tokenizer.json + tokenizer_config.json   bert-base-uncased's (test/fixtures/tokenizers/), model_max_length 512
+                             (what transformers.js expects for model_type bert; `dtype: 'fp32'`)
+    model_quantized.onnx     onnxruntime.quantization.quantize_dynamic of model.onnx (int8 weights, per tensor,
+                             MatMul with constant B only), what transformers.js loads for `dtype: 'q8'`
+and <cache>/matmul.onnx: one fp32 MatMul of two dynamic [n, n] inputs, for onnxruntime-node's GEMM peak.
+tokenizer.json + tokenizer_config.json: bert-base-uncased's (test/fixtures/tokenizers/), model_max_length 512.
 The demo sentiment model (models/sentiment: model.pt, config.json, vocab.txt, tokenizer_config.json) is exported to
 ONNX from its model.pt (torch.onnx.export of the traced module) into sentiment/, with a tokenizer.json built from its
 vocab.txt for transformers.js, and to int8 into sentiment-int8/ (model.pt's weights loaded back into
-tools/modeling.py's module, then quantize_dynamic + trace). Without the demo model (training not finished, or
---smoke), a tiny random-weight sequence classifier stands in for it, and the manifest says so.
+tools/modeling.py's module, then tools/export.py --quantize int8). Without the demo model (training not finished,
+or --smoke), a tiny random-weight sequence classifier stands in for it, and the manifest says so.
 """
 
 from __future__ import annotations
@@ -185,6 +190,45 @@ def export_onnx(
     onnx_export(module, example, path, BERT_INPUTS, output_names, axes, opset=ONNX_OPSET)
 
 
+def quantize_onnx(source: Path, target: Path) -> str:
+    """transformers.js's `q8` file: onnxruntime's dynamic quantization of the fp32 ONNX (int8 weights, per tensor;
+    activations quantized at run time), as its conversion script makes it. Returns how it was made."""
+    from onnxruntime import __version__ as ort_version
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    started = time.perf_counter()
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=False,
+        reduce_range=False,
+        extra_options={"MatMulConstBOnly": True},
+    )
+    log(f"{target.name}: onnxruntime {ort_version} quantize_dynamic in {time.perf_counter() - started:.1f} s")
+    return f"onnxruntime {ort_version} quantization.quantize_dynamic(weight_type=QInt8, per_channel=False)"
+
+
+def matmul_onnx(path: Path) -> str:
+    """One fp32 MatMul of two dynamic [n, n] inputs (A, B -> C): onnxruntime-node's GEMM peak."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims = ["n", "n"]
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["A", "B"], ["C"])],
+        "matmul",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, dims) for name in ("A", "B")],
+        [helper.make_tensor_value_info("C", TensorProto.FLOAT, dims)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return str(path)
+
+
 def copy_tokenizer(directory: Path, max_length: int) -> None:
     shutil.copyfile(TOKENIZERS / "bert-base-uncased" / "tokenizer.json", directory / "tokenizer.json")
     write_json(directory / "tokenizer_config.json", bert_tokenizer_config(max_length))
@@ -231,9 +275,9 @@ def prepare_base(cache: Path, name: str, hf: Dict[str, Any]) -> Dict[str, Any]:
 
     # fp32 and int8 TorchScript by the project's exporter when it works (so the int8/fp32 comparison is between
     # two files of the same exporter), else traced / quantized here the way tools/make_fixtures.py does.
-    why_not_tool = with_export_tool(checkpoint, directory, "base", [])
+    why_not_tool = with_export_tool(checkpoint, directory, "base", ["--attention", "eager"])
     if why_not_tool is None:
-        fp32_source = "tools/export.py --task base"
+        fp32_source = "tools/export.py --task base --attention eager"
     else:
         log(f"{name}: {why_not_tool}; tracing here")
         directory.mkdir(parents=True, exist_ok=True)
@@ -246,9 +290,9 @@ def prepare_base(cache: Path, name: str, hf: Dict[str, Any]) -> Dict[str, Any]:
     log(f"{name}: fp32 TorchScript + ONNX in {time.perf_counter() - started:.1f} s")
 
     started = time.perf_counter()
-    why_not_tool = with_export_tool(checkpoint, int8_dir, "base", ["--quantize", "int8"])
+    why_not_tool = with_export_tool(checkpoint, int8_dir, "base", ["--attention", "eager", "--quantize", "int8"])
     if why_not_tool is None:
-        int8_source = "tools/export.py --task base --quantize int8"
+        int8_source = "tools/export.py --task base --attention eager --quantize int8"
     else:
         log(f"{name}-int8: {why_not_tool}; quantizing here (torch.quantization.quantize_dynamic + trace)")
         int8_dir.mkdir(parents=True, exist_ok=True)
@@ -261,18 +305,50 @@ def prepare_base(cache: Path, name: str, hf: Dict[str, Any]) -> Dict[str, Any]:
     write_json(int8_dir / "config.json", hf_config)
     copy_tokenizer(int8_dir, MAX_LENGTH)
 
-    # The files as loaded agree with the eager weights: fp32 exactly, int8 within quantization error.
+    # The 2.x-only modes of the same checkpoint: SDPA attention (fp32) and bf16 weights (SDPA). No fallback: they
+    # are what the exporter makes, or absent from the manifest (and from the run) with the reason.
+    extra_dirs: Dict[str, Any] = {}
+    for key, suffix, flags in (
+        ("sdpaDir", "sdpa", ["--attention", "sdpa"]),
+        ("bf16Dir", "bf16", ["--attention", "sdpa", "--dtype", "bf16"]),
+    ):
+        out = cache / f"{name}-{suffix}"
+        if out.exists():
+            shutil.rmtree(out)
+        why_not = with_export_tool(checkpoint, out, "base", flags)
+        if why_not is None:
+            write_json(out / "config.json", hf_config)
+            copy_tokenizer(out, MAX_LENGTH)
+            extra_dirs[key] = str(out)
+        else:
+            log(f"{out.name}: {why_not}; no {suffix} rows")
+            extra_dirs[key] = None
+            extra_dirs[f"{key}Missing"] = why_not
+
+    # The files as loaded agree with the eager weights: fp32 exactly, int8 and bf16 within their rounding.
     inputs = example_inputs(2, 37, seed=3)
+    diffs: Dict[str, float] = {}
     with torch.inference_mode():
         reference = eager(**inputs)
         fp32_diff = max_diff(torch.jit.load(str(directory / "model.pt"))(**inputs), reference)
         int8_diff = max_diff(torch.jit.load(str(int8_dir / "model.pt"))(**inputs), reference)
+        for key in ("sdpaDir", "bf16Dir"):
+            if extra_dirs[key] is not None:
+                outputs = torch.jit.load(str(Path(extra_dirs[key]) / "model.pt"))(**inputs)
+                diffs[key] = max_diff(tuple(o.float() for o in as_tuple(outputs)), reference)
     if fp32_diff > 1e-4:
         sys.exit(f"prepare: FAILED: {name}/model.pt differs from the eager module by {fp32_diff:.3g}")
-    log(f"{name}-int8 in {time.perf_counter() - started:.1f} s (max |int8 - fp32| {int8_diff:.3g})")
+    if diffs.get("sdpaDir", 0.0) > 1e-4:
+        sys.exit(f"prepare: FAILED: {name}-sdpa/model.pt differs from the eager module by {diffs['sdpaDir']:.3g}")
+    log(f"{name}-int8/-sdpa/-bf16 in {time.perf_counter() - started:.1f} s (max |int8 - fp32| {int8_diff:.3g})")
+    quantized_onnx = quantize_onnx(directory / "onnx" / "model.onnx", directory / "onnx" / "model_quantized.onnx")
     return {
         "dir": str(directory),
         "int8Dir": str(int8_dir),
+        **extra_dirs,
+        "q8Onnx": quantized_onnx,
+        "sdpaMaxAbsDiff": diffs.get("sdpaDir"),
+        "bf16MaxAbsDiff": diffs.get("bf16Dir"),
         "checkpoint": str(checkpoint),
         "config": {k: hf[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")},
         "parameters": sum(p.numel() for p in eager.parameters()),
@@ -509,7 +585,7 @@ def main() -> None:
     base_name = "tiny" if args.smoke else "bert-base"
     base = cached(
         "base",
-        file_digest(tools + [ROOT / "tools" / "export.py"]) + suffix,
+        file_digest(tools + sorted((ROOT / "tools").glob("export*.py"))) + suffix,
         lambda: {**prepare_base(cache, base_name, TINY if args.smoke else BERT_BASE), "name": base_name},
     )
     if has_demo:
@@ -519,8 +595,10 @@ def main() -> None:
                             lambda: prepare_sentiment(cache, sentiment))
     else:
         classifier = cached("classifier", file_digest(tools) + suffix + "-tiny", lambda: prepare_tiny_classifier(cache))
+    matmul = cache / "matmul.onnx"
     manifest = {
         "smoke": args.smoke,
+        "matmulOnnx": matmul_onnx(matmul),
         "torchVersion": torch.__version__,
         "onnxOpset": ONNX_OPSET,
         "base": base,

@@ -1,11 +1,13 @@
-"""One benchmark scenario for Python torch (Debian's /usr/bin/python3 + python3-torch 1.13), in a process of its own.
+"""One benchmark scenario for Python torch, in a process of its own: the project venv's torch 2.13 (MKL, oneDNN;
+bench/run.js's default) or Debian's /usr/bin/python3 + python3-torch 1.13 (OpenBLAS; the 1.13 GEMM peak).
 
-    /usr/bin/python3 bench/contenders/python_torch.py --job JOB.json     (bench/run.js writes the job, reads job.out)
+    .venv/bin/python bench/contenders/python_torch.py --job JOB.json     (bench/run.js writes the job, reads job.out)
 
 Scenarios:
   latency  torch.jit.load of the same TorchScript torch-encoders loads, torch.set_num_threads(threads), forwards
            under torch.inference_mode() with the graph-executor setting the library uses on its inference thread
-           (torch._C._set_graph_executor_optimize(False)) unless job.executorOptimize is true.
+           (torch._C._set_graph_executor_optimize(False)) unless job.executorOptimize is true; job.qengine sets
+           torch.backends.quantized.engine (int8 files).
   profile  the latency setup under torch.autograd.profiler: self CPU time per op over job.runs forwards.
   sgemm    the machine's fp32 matmul peak through libtorch: best of job.repeats torch.mm of two n x n matrices
            (2 n^3 FLOPs each), with threads intra-op threads.
@@ -33,14 +35,20 @@ def latency_ids(batch: int, seq: int) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long).reshape(batch, seq)
 
 
+PROBE_SAMPLE = 2048  # twin of bench/lib/common.js
+
+
 def stats_probe(hidden: torch.Tensor) -> dict:
-    flat = hidden.reshape(-1)
+    """Twin of probe in bench/lib/common.js: first values, mean |x| and the strided sample."""
+    flat = hidden.float().reshape(-1)
     width = hidden.shape[-1]
+    step = max(1, flat.numel() // PROBE_SAMPLE)
     return {
         "first": flat[:4].tolist(),
         "last": flat[flat.numel() - width : flat.numel() - width + 4].tolist(),
         "meanAbs": flat.abs().double().mean().item(),
         "dims": list(hidden.shape),
+        "sample": flat[::step][:PROBE_SAMPLE].tolist(),
     }
 
 
@@ -55,6 +63,8 @@ def blas_library() -> str:
 
 def load_for_latency(job: dict) -> tuple:
     torch._C._set_graph_executor_optimize(bool(job.get("executorOptimize", False)))
+    if job.get("qengine"):  # the int8 kernels' engine (torch 2.x: x86 by default, fbgemm, onednn)
+        torch.backends.quantized.engine = job["qengine"]
     load_start = time.perf_counter()
     module = torch.jit.load(str(Path(job["modelDir"]) / "model.pt"))
     module.eval()
@@ -127,7 +137,15 @@ def sgemm(job: dict) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     flops = 2.0 * n**3
     best = min(times)
-    return {"n": n, "timesMs": times, "bestMs": best, "gflops": flops / (best / 1000) / 1e9, "flops": flops}
+    blas = "MKL" if torch.backends.mkl.is_available() else blas_library()
+    return {
+        "n": n,
+        "timesMs": times,
+        "bestMs": best,
+        "gflops": flops / (best / 1000) / 1e9,
+        "flops": flops,
+        "library": f"torch {torch.__version__} torch.mm ({blas})",
+    }
 
 
 def main() -> None:
@@ -146,7 +164,12 @@ def main() -> None:
             "cpuSeconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime
             + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
             "pid": os.getpid(),
-            "versions": {"torch": torch.__version__, "python": sys.version.split()[0], "blas": blas_library()},
+            "versions": {
+                "torch": torch.__version__,
+                "python": sys.version.split()[0],
+                # torch 2.x wheels link MKL statically into libtorch_cpu; a mapped *blas* may be numpy's.
+                "blas": "MKL" if torch.backends.mkl.is_available() else blas_library(),
+            },
         }
     )
     Path(job["out"]).write_text(json.dumps(result, indent=2))

@@ -205,5 +205,11 @@ common.runMain(async () => {
   finish({
     ...result,
     versions: { libtorch: libtorchVersion(), blas: info.blas.name, node: process.version },
+    // What the library says of the machine and runtime (the CPU model in the results; the MKL vendor override).
+    buildInfo: {
+      runtime: info.runtime,
+      cpu: info.cpu,
+      mklCpuOverride: info.mklCpuOverride,
+    },
   });
 });

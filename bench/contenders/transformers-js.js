@@ -1,6 +1,7 @@
 // One benchmark scenario for transformers.js (@huggingface/transformers), in a process of its own so that its peak
 // RSS is its own. job.backend:
-//   'node'  onnxruntime-node (native CPU execution provider), device 'cpu', dtype fp32,
+//   'node'  onnxruntime-node (native CPU execution provider), device 'cpu', dtype job.dtype ('fp32' by default:
+//           onnx/model.onnx; 'q8': onnx/model_quantized.onnx, the int8 file),
 //           session_options { intraOpNumThreads: threads, interOpNumThreads: 1 }
 //   'wasm'  onnxruntime-web's WebAssembly build (SIMD, threads = job.threads via worker threads), no native code:
 //           onnxruntime-node and sharp are stubbed out before transformers.js loads (it requires both at import
@@ -46,7 +47,7 @@ function modelOptions() {
   }
   return {
     device: 'cpu',
-    dtype: 'fp32',
+    dtype: job.dtype ?? 'fp32',
     session_options: { intraOpNumThreads: job.threads, interOpNumThreads: 1 },
   };
 }
@@ -165,6 +166,7 @@ common.runMain(async () => {
   finish({
     ...result,
     backend: job.backend,
+    dtype: job.dtype ?? 'fp32',
     nativeLibraries: common.mappedLibraries(/onnxruntime|sharp|\.node$/),
     versions: {
       transformers: packageVersion('@huggingface/transformers', __dirname),

@@ -132,14 +132,30 @@ function runMain(main) {
   );
 }
 
-/** A few values from an output, to compare contenders (same weights and inputs must give the same numbers). */
+/** Values kept from each output for the same-answers table: every step-th value, step = floor(length / SAMPLE). */
+const PROBE_SAMPLE = 2048;
+
+/**
+ * A few values from an output, to compare contenders (same weights and inputs must give the same numbers): the
+ * first 4 of the first and of the last row, the mean |x|, and a strided sample (bench/contenders/python_torch.py
+ * has the twin) from which bench/run.js computes each contender's deviation from the fp32 reference.
+ */
 function probe(data, dims) {
   const last = data.length;
   const width = dims[dims.length - 1] ?? 1;
-  const pick = (start) => Array.from(data.subarray(start, Math.min(start + 4, last)));
+  const pick = (start) => Array.from(data.subarray(start, Math.min(start + 4, last)), Number);
   let sumAbs = 0;
   for (let i = 0; i < last; i++) sumAbs += Math.abs(data[i]);
-  return { first: pick(0), last: pick(Math.max(0, last - width)), meanAbs: sumAbs / last, dims: [...dims] };
+  const step = Math.max(1, Math.floor(last / PROBE_SAMPLE));
+  const sample = [];
+  for (let i = 0; i < last && sample.length < PROBE_SAMPLE; i += step) sample.push(Number(data[i]));
+  return {
+    first: pick(0),
+    last: pick(Math.max(0, last - width)),
+    meanAbs: sumAbs / last,
+    dims: [...dims],
+    sample,
+  };
 }
 
 /** Times `fn` `warmup + runs` times; returns the timed runs in ms. */
@@ -190,6 +206,7 @@ module.exports = {
   readJob,
   runMain,
   probe,
+  PROBE_SAMPLE,
   timeRuns,
   sentimentDataDir,
 };

@@ -19,26 +19,50 @@ const SCENARIOS = {
 };
 const ORDER = [
   'torch-encoders',
+  'torch-encoders-sdpa',
   'torch-encoders-int8',
+  'torch-encoders-bf16',
+  'torch-encoders-1.13',
+  'torch-encoders-1.13-int8',
   'torch-encoders-one-worker',
   'torch-encoders-dynamic-batching',
   'torch-encoders-dynamic-batching-one-worker',
   'transformers-js-node',
+  'transformers-js-node-q8',
   'transformers-js-wasm',
   'python-torch',
 ];
 /** Short names for the chart's axis. */
 const SHORT = {
-  'torch-encoders': 'torch-encoders fp32',
-  'torch-encoders-int8': 'torch-encoders int8',
+  'torch-encoders': 'torch-encoders fp32 (2.x, eager file)',
+  'torch-encoders-sdpa': 'torch-encoders fp32 (2.x, SDPA file)',
+  'torch-encoders-int8': 'torch-encoders int8 (2.x)',
+  'torch-encoders-bf16': 'torch-encoders bf16 (2.x)',
+  'torch-encoders-1.13': 'torch-encoders fp32 (Debian 1.13)',
+  'torch-encoders-1.13-int8': 'torch-encoders int8 (Debian 1.13)',
   'torch-encoders-one-worker': 'torch-encoders fp32, workers: 1',
   'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
   'torch-encoders-dynamic-batching-one-worker': 'torch-encoders + dynamicBatching, workers: 1',
-  'transformers-js-node': 'transformers.js (onnxruntime-node)',
+  'transformers-js-node': 'transformers.js fp32 (onnxruntime-node)',
+  'transformers-js-node-q8': 'transformers.js q8 (onnxruntime-node)',
   'transformers-js-wasm': 'transformers.js (WASM)',
-  'python-torch': 'Python torch (TorchScript)',
+  'python-torch': 'Python torch 2.x (TorchScript)',
 };
-const COLORS = ['#d62728', '#ff9896', '#ff7f0e', '#e377c2', '#9467bd', '#1f77b4', '#aec7e8', '#2ca02c'];
+const COLORS = [
+  '#d62728',
+  '#e7969c',
+  '#ff9896',
+  '#bcbd22',
+  '#8c564b',
+  '#c49c94',
+  '#ff7f0e',
+  '#e377c2',
+  '#9467bd',
+  '#1f77b4',
+  '#17becf',
+  '#aec7e8',
+  '#2ca02c',
+];
 
 const fmt = (value, digits = 1) =>
   value === null || value === undefined || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
@@ -69,8 +93,8 @@ function scenarioCell(row) {
 /** The main table: one line per contender and scenario, all from the same run. */
 function markdownTable(results) {
   const lines = [
-    '| scenario | contender | median | p95 | spread | throughput | GFLOP/s | peak RSS | speed vs torch-encoders |',
-    '| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
+    '| scenario | contender | runtime | median | p95 | spread | throughput | GFLOP/s | peak RSS | speed vs torch-encoders |',
+    '| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const row of sortRows(results.summary)) {
     let median = '-';
@@ -99,7 +123,10 @@ function markdownTable(results) {
           : '1 round';
       throughput = `${fmt(row.textsPerSecond, 0)} texts/s`;
     }
-    const gflops = row.gflops === undefined ? '-' : fmt(row.gflops, 1);
+    const gflops =
+      row.gflops === undefined
+        ? '-'
+        : `${fmt(row.gflops, 1)}${row.shareOfSgemmPeak ? ` (${fmt(100 * row.shareOfSgemmPeak, 0)}%)` : ''}`;
     const isReference = row.contender === 'torch-encoders' && row.scenario !== 'diagnostics';
     const versus =
       row.scenario === 'diagnostics' && row.speedReference
@@ -111,13 +138,13 @@ function markdownTable(results) {
         ? '-'
         : `${fmt(row.speedVsTorchEncoders, 2)}×${versus}`;
     lines.push(
-      `| ${scenarioCell(row)} | ${contenderLabel(results, row)} | ${median} | ${p95} | ${spread} | ${throughput} | ${gflops} | ${fmt(row.peakRssMb, 0)} MB | ${speed} |`,
+      `| ${scenarioCell(row)} | ${contenderLabel(results, row)} | ${row.runtime ?? '-'} | ${median} | ${p95} | ${spread} | ${throughput} | ${gflops} | ${fmt(row.peakRssMb, 0)} MB | ${speed} |`,
     );
   }
   return lines.join('\n');
 }
 
-/** Where libtorch's fp32 BERT-base forward spends its time, op by op, and what the matmuls achieve. */
+/** Where libtorch's BERT-base forward spends its time, op by op, and what the matrix multiplies achieve. */
 function profileSection(profile, results) {
   if (!profile) return [];
   const total = profile.ops.reduce((sum, op) => sum + op.selfMs, 0);
@@ -126,11 +153,21 @@ function profileSection(profile, results) {
   // Linear layers of one b1 x s128 forward: Q, K, V, attention output (h x h each), FFN in and out (h x i each),
   // the pooler (h x h, one token): 2 FLOPs per multiply-add.
   const linearFlops = 2 * (layers * 128 * (4 * h * h + 2 * h * i) + h * h);
-  const addmm = profile.ops.find((op) => op.op === 'aten::addmm');
+  const linearOps = [
+    'aten::addmm',
+    'aten::linear',
+    'aten::mm',
+    'quantized::linear_dynamic',
+    'mkldnn::_linear',
+  ];
+  const linearMs = profile.ops
+    .filter((op) => linearOps.includes(op.op))
+    .reduce((sum, op) => sum + op.selfMs, 0);
+  const title = profile.variant ?? 'fp32';
   const lines = [
-    '## Where the fp32 forward goes (libtorch profiler, BERT-base b1 × s128)',
+    `## Where the forward goes: ${title} (libtorch profiler, BERT-base b1 × s128)`,
     '',
-    `Self CPU time per op, averaged over ${profile.runs} forwards of the fp32 TorchScript under ` +
+    `Self CPU time per op, averaged over ${profile.runs} forwards of the TorchScript file under ` +
       "torch.autograd.profiler (Python torch: the same libtorch ops, threads and executor setting as torch-encoders' " +
       `workers); ${ms(profile.wallMsPerForward)} ms per forward with the profiler on.`,
     '',
@@ -140,13 +177,71 @@ function profileSection(profile, results) {
   for (const op of profile.ops.slice(0, 8)) {
     lines.push(`| ${op.op} | ${op.calls} | ${ms(op.selfMs)} | ${fmt((100 * op.selfMs) / total, 1)}% |`);
   }
-  if (addmm) {
+  if (linearMs > 0) {
     lines.push(
       '',
-      `The linear layers (aten::addmm, OpenBLAS sgemm) do ${fmt(linearFlops / 1e9, 1)} GFLOP per forward at ` +
-        `${fmt(linearFlops / (addmm.selfMs / 1000) / 1e9, 0)} GFLOP/s` +
-        (results.sgemm ? ` (the machine's sgemm peak: ${fmt(results.sgemm.gflops, 0)} GFLOP/s)` : '') +
+      `The linear layers (${linearOps.filter((name) => profile.ops.some((op) => op.op === name)).join(', ')}) ` +
+        `take ${ms(linearMs)} ms (${fmt((100 * linearMs) / total, 0)}%) for ${fmt(linearFlops / 1e9, 1)} GFLOP: ` +
+        `${fmt(linearFlops / (linearMs / 1000) / 1e9, 0)} GFLOP/s` +
+        (results.sgemm ? ` (the machine's fp32 GEMM limit: ${fmt(results.sgemm.gflops, 0)} GFLOP/s)` : '') +
         '.',
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** The best large fp32 MatMul each library reaches here, and the best of all (the limit GFLOP/s is read against). */
+function gemmSection(results) {
+  if (!results.gemmPeaks || results.gemmPeaks.length === 0) return [];
+  const lines = [
+    "## The machine's fp32 GEMM limit",
+    '',
+    `Best of ${results.sgemm.timesMs.length} fp32 MatMuls of two ${results.sgemm.n}×${results.sgemm.n} matrices per ` +
+      `process, ${results.sgemm.threads} threads, measured at the start and at the end of the run (each figure below ` +
+      'is one process):',
+    '',
+    '| library | best GFLOP/s | each process |',
+    '| --- | ---: | --- |',
+  ];
+  for (const peak of [...results.gemmPeaks].sort((a, b) => b.gflops - a.gflops)) {
+    lines.push(
+      `| ${peak.library} | ${fmt(peak.gflops, 0)} | ${peak.gflopsEach.map((g) => fmt(g, 0)).join(' / ')} |`,
+    );
+  }
+  lines.push(
+    '',
+    `The GFLOP/s column of the results reads each forward against the best: ${fmt(results.sgemm.gflops, 0)} GFLOP/s.`,
+    '',
+  );
+  return lines;
+}
+
+/** Issue 10's acceptance figures, each a ratio of two rows of this run. */
+function acceptanceSection(results) {
+  const items = results.acceptance?.items ?? [];
+  if (items.length === 0) return [];
+  const label = (side) => `${SHORT[side.contender] ?? side.contender}`;
+  const figure = (side) =>
+    side.medianMs !== undefined
+      ? `${ms(side.medianMs)} ms`
+      : side.textsPerSecond !== undefined
+        ? `${fmt(side.textsPerSecond, 0)} texts/s`
+        : `${fmt(side.requestsPerSecond, 1)} req/s`;
+  const lines = [
+    '## Acceptance figures (issue 10)',
+    '',
+    `Best opt-in mode (fastest at b1): ${results.acceptance.bestOptInMode ?? '-'}. Latency ratios are ours ÷ ` +
+      "theirs (lower is better); rates are ours ÷ theirs (higher is better); WASM's is its time ÷ ours.",
+    '',
+    '| figure | scenario | ours | theirs | ratio | target | met |',
+    '| --- | --- | --- | --- | ---: | --- | --- |',
+  ];
+  for (const item of items) {
+    const aim = item.aim ? ` (aim ${item.aim}: ${item.aimMet ? 'met' : 'missed'})` : '';
+    lines.push(
+      `| ${item.what} | ${item.scenario} | ${label(item.ours)} ${figure(item.ours)} | ${label(item.theirs)} ` +
+        `${figure(item.theirs)} | ${fmt(item.ratio, 2)} | ${item.target}${aim} | ${item.met ? 'yes' : '**no**'} |`,
     );
   }
   lines.push('');
@@ -189,11 +284,27 @@ function markdown(results, svgName) {
       `**Every contender runs with ${results.threads} intra-op threads**, each scenario in its own process ` +
       '(peak RSS = getrusage maxRSS of that process, model load included).',
     '',
-    `Versions: torch-encoders ${v.torchEncoders} on libtorch ${v.libtorch} (BLAS: ${v.libtorchBlas}); ` +
+    `Versions: torch-encoders ${v.torchEncoders} on libtorch ${v.libtorch} (BLAS: ${v.libtorchBlas}; the default ` +
+      `runtime) and on Debian's libtorch ${v.libtorchDebian ?? '-'} (BLAS: ${v.libtorchDebianBlas ?? '-'}; ` +
+      '`TORCH_ENCODERS_LIBTORCH=/usr/lib/x86_64-linux-gnu` in those processes); ' +
       `transformers.js ${v.transformersJs} with onnxruntime-node ${v.onnxruntimeNode} and onnxruntime-web ${v.onnxruntimeWeb}; ` +
-      `Python ${v.python} with torch ${v.pythonTorch} (BLAS: ${v.pythonBlas}); Node ${v.node}.`,
+      `Python ${v.python} with torch ${v.pythonTorch}; Node ${v.node}.`,
     '',
   ];
+  const info = m.buildInfo?.['torch-encoders'];
+  if (info || m.cpuinfo) {
+    const avx512 = m.cpuinfo?.avx512 ?? [];
+    lines.push(
+      `CPU: ${m.cpuModel} (/proc/cpuinfo: vendor ${m.cpuinfo?.vendor ?? '-'}, family ${m.cpuinfo?.family ?? '-'}, ` +
+        `model ${m.cpuinfo?.model ?? '-'}; ${avx512.length > 0 ? avx512.join(' ') : 'no AVX-512'}; ` +
+        `${m.cpuinfo?.bf16 ? 'bf16 in hardware' : 'no bf16 in hardware'})` +
+        (info
+          ? `; buildInfo().cpu: ${info.cpu.vendor}, ${info.cpu.model}, avx512 ${info.cpu.avx512}; MKL vendor override ` +
+            `${info.mklCpuOverride.active ? 'active' : 'inactive'} (${info.mklCpuOverride.reason}).`
+          : '.'),
+      '',
+    );
+  }
   if (results.warnings.length > 0) {
     lines.push('> **Warnings**', ...results.warnings.map((w) => `> - ${w}`), '');
   }
@@ -219,8 +330,9 @@ function markdown(results, svgName) {
   );
   if (results.sgemm) {
     lines.push(
-      `- **sgemm peak of this machine**: ${fmt(results.sgemm.gflops, 1)} GFLOP/s (best of ${results.sgemm.timesMs.length} ` +
-        `${results.sgemm.n}×${results.sgemm.n} fp32 matmuls through libtorch from Python torch, ${results.sgemm.threads} threads).`,
+      `- **fp32 GEMM limit of this machine**: ${fmt(results.sgemm.gflops, 1)} GFLOP/s (${results.sgemm.library ?? results.sgemm.contender}: ` +
+        `best of ${results.sgemm.timesMs.length} ${results.sgemm.n}×${results.sgemm.n} fp32 matmuls, ` +
+        `${results.sgemm.threads} threads; every library's below); the GFLOP/s column gives each forward's share of it.`,
     );
   }
   const sentiment = results.summary.find((r) => r.scenario === 'sentiment' && r.tokenLengths);
@@ -255,23 +367,44 @@ function markdown(results, svgName) {
       'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
     '',
   );
+  lines.push(...acceptanceSection(results));
+  lines.push(...gemmSection(results));
   lines.push(...nodeShareSection(results.nodeShare));
-  lines.push(...profileSection(results.profile, results));
+  for (const profile of results.profiles ?? [results.profile])
+    lines.push(...profileSection(profile, results));
   if (results.agreement.length > 0) {
     lines.push(
       '## Same weights, same answers',
       '',
-      '| scenario | contender | check | ok |',
-      '| --- | --- | --- | --- |',
+      'Every mode against the fp32 reference (torch-encoders fp32 on the default libtorch) on the same inputs: for ' +
+        'BERT-base, a strided sample of last_hidden_state (2,048 values, every k-th of the output) from each ' +
+        "contender's last timed forward; relative RMS = RMS of the difference ÷ RMS of the reference. For the " +
+        'sentiment model, the top label on every benchmark sentence.',
+      '',
+      '| scenario | contender | mode | runtime | max abs diff | relative RMS | tolerance | ok |',
+      '| --- | --- | --- | --- | ---: | ---: | --- | --- |',
     );
     for (const check of results.agreement) {
-      const what =
-        check.maxAbsDiff !== undefined
-          ? `max abs diff of output probes vs torch-encoders fp32: ${check.maxAbsDiff.toExponential(2)} (tolerance ${check.tolerance})`
-          : `same top label as torch-encoders fp32: ${fmt(100 * check.sameLabelFraction, 1)}%`;
-      lines.push(
-        `| ${check.scenario} | ${results.contenders[check.contender]} | ${what} | ${check.ok ? 'yes' : '**NO**'} |`,
-      );
+      const ok = check.ok ? 'yes' : '**NO**';
+      if (check.maxAbsDiff !== undefined) {
+        const tolerance =
+          check.tolerance.maxAbsDiff !== undefined
+            ? `max abs ≤ ${check.tolerance.maxAbsDiff}`
+            : `rel. RMS ≤ ${check.tolerance.relRms}`;
+        lines.push(
+          `| ${check.scenario} | ${results.contenders[check.contender]} | ${check.mode} | ${check.runtime ?? '-'} | ` +
+            `${check.maxAbsDiff.toExponential(2)} | ${check.relRms.toExponential(2)} | ${tolerance} | ${ok} |`,
+        );
+      } else if (check.sameLabelFraction !== undefined) {
+        lines.push(
+          `| ${check.scenario} | ${results.contenders[check.contender]} | ${check.mode ?? '-'} | - | ` +
+            `same top label: ${fmt(100 * check.sameLabelFraction, 1)}% | - | ≥ ${check.mode === 'int8' ? '95' : '99.9'}% | ${ok} |`,
+        );
+      } else {
+        lines.push(
+          `| ${check.scenario} | ${results.contenders[check.contender]} | ${check.mode} | - | - | - | ${check.error} | ${ok} |`,
+        );
+      }
     }
     lines.push('');
   }

@@ -1,5 +1,5 @@
 // The smoke test of the benchmark: `npm run bench:quick` end to end (BERT-base random weights prepared into
-// bench/.cache on first use, every contender and scenario in its own process, under 3 minutes on 2 cores). Checks
+// bench/.cache on first use, every contender and scenario in its own process, under 4 minutes on 2 cores). Checks
 // that it completes and writes valid JSON, the Markdown report and the chart; it asserts nothing about speed
 // (timings on a shared test machine mean nothing).
 import { execFile } from 'node:child_process';
@@ -8,13 +8,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-// bench:quick takes ~2 min on an idle 2-core machine, ~35 s more when bench/.cache is prepared first.
+// bench:quick takes ~3-4 min on an idle 2-core machine, ~2 min more when bench/.cache is prepared first.
 const TIMEOUT_MS = 600_000;
 
 interface SummaryRow {
   scenario: string;
   contender: string;
   metric: 'latency' | 'throughput' | 'concurrency';
+  runtime: string | null;
   peakRssMb: number;
   medianMs?: number;
   textsPerSecond?: number;
@@ -60,17 +61,30 @@ describe('npm run bench:quick', () => {
       schema: 1,
       mode: 'quick',
       threads: 2,
-      machine: { cpuModel: expect.any(String), logicalCores: expect.any(Number), threads: 2 },
+      machine: {
+        cpuModel: expect.any(String),
+        cpuinfo: { vendor: expect.any(String), avx512: expect.any(Array) },
+        logicalCores: expect.any(Number),
+        threads: 2,
+        buildInfo: {
+          'torch-encoders': {
+            cpu: { vendor: expect.any(String) },
+            mklCpuOverride: { active: expect.any(Boolean) },
+          },
+        },
+      },
       versions: {
         node: process.version,
         libtorch: expect.any(String),
+        libtorchDebian: expect.any(String),
         onnxruntimeNode: expect.any(String),
         onnxruntimeWeb: expect.any(String),
         pythonTorch: expect.any(String),
       },
       flopsFormula: expect.any(String),
-      sgemm: { n: expect.any(Number), gflops: expect.any(Number) },
+      sgemm: { n: expect.any(Number), gflops: expect.any(Number), library: expect.any(String) },
       profile: { runs: expect.any(Number), ops: expect.any(Array) },
+      acceptance: { bestOptInMode: expect.any(String), items: expect.any(Array) },
       int8Accuracy: {
         sentences: 300,
         fp32Accuracy: expect.any(Number),
@@ -86,6 +100,11 @@ describe('npm run bench:quick', () => {
       },
       failures: [],
     });
+    // The machine's fp32 GEMM limit from each library: torch 2.x (MKL), Debian's torch 1.13, onnxruntime-node.
+    const peaks = results.gemmPeaks as Array<{ contender: string; gflops: number }>;
+    expect(peaks.map((peak) => peak.contender).sort()).toEqual(
+      ['onnxruntime-node', 'python-torch', 'python-torch-1.13'].sort(),
+    );
     expect(results.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(Array.isArray(results.runs)).toBe(true);
   });
@@ -96,12 +115,18 @@ describe('npm run bench:quick', () => {
       [
         'bert-b1/python-torch',
         'bert-b1/torch-encoders',
+        'bert-b1/torch-encoders-1.13',
+        'bert-b1/torch-encoders-1.13-int8',
+        'bert-b1/torch-encoders-bf16',
         'bert-b1/torch-encoders-int8',
+        'bert-b1/torch-encoders-sdpa',
         'bert-b1/transformers-js-node',
+        'bert-b1/transformers-js-node-q8',
         'bert-b1/transformers-js-wasm',
         'bert-b8/python-torch',
         'bert-b8/torch-encoders',
         'bert-b8/torch-encoders-int8',
+        'bert-b8/torch-encoders-sdpa',
         'bert-b8/transformers-js-node',
         'bert-b8/transformers-js-wasm',
         'concurrency-base/torch-encoders',
@@ -130,20 +155,30 @@ describe('npm run bench:quick', () => {
       expect(Number.isFinite(figure)).toBe(true);
       expect(row).toHaveProperty('speedVsTorchEncoders');
     }
+    // The rows on Debian's libtorch ran on it, the others on the default (the venv's 2.x).
+    const runtimes = results.summary.filter(
+      (row) => row.contender.startsWith('torch-encoders') && row.metric === 'latency',
+    );
+    for (const row of runtimes) {
+      expect(row.runtime).toMatch(row.contender.includes('1.13') ? /^libtorch 1\.13/ : /^libtorch 2\./);
+    }
   });
 
-  it('ran the same weights in every fp32 contender (outputs agree)', () => {
-    const checks = results.agreement as Array<{ contender: string; ok: boolean }>;
-    const fp32 = checks.filter((check) => !check.contender.endsWith('int8'));
-    expect(fp32.length).toBeGreaterThan(0);
-    expect(fp32.filter((check) => !check.ok)).toEqual([]);
+  it('ran the same weights in every contender (every mode within its tolerance of fp32)', () => {
+    const checks = results.agreement as Array<{ contender: string; mode: string; ok: boolean }>;
+    const modes = new Set(checks.map((check) => check.mode));
+    expect([...modes].sort()).toEqual(['bf16', 'fp32', 'int8', 'q8']);
+    expect(checks.filter((check) => !check.ok)).toEqual([]);
   });
 
   it('writes the Markdown report, and the chart when vega is installed', () => {
     const markdown = fs.readFileSync(`${stem}.md`, 'utf8');
-    expect(markdown).toContain('| scenario | contender | median | p95 |');
+    expect(markdown).toContain('| scenario | contender | runtime | median | p95 |');
+    expect(markdown).toContain('Acceptance figures');
+    expect(markdown).toContain("The machine's fp32 GEMM limit");
+    expect(markdown).toContain('Same weights, same answers');
     expect(markdown).toContain('Node-side share');
-    expect(markdown).toContain('Where the fp32 forward goes');
+    expect(markdown).toContain('Where the forward goes: fp32');
     const chart = results.chart as { svg: string | null; reason?: string };
     if (chart.svg !== null) {
       expect(fs.readFileSync(path.join(out, chart.svg), 'utf8')).toMatch(/^<svg/);
