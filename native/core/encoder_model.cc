@@ -26,7 +26,7 @@ std::vector<InputSpec> ReadForwardSchema(const torch::jit::Module& module) {
   std::vector<InputSpec> specs;
   for (const auto& argument : arguments) {
     if (argument.name() == "self") continue;
-    specs.push_back({argument.name(), argument.default_value().has_value()});
+    specs.push_back({argument.name(), argument.default_value()});
   }
   return specs;
 }
@@ -129,8 +129,12 @@ std::vector<NamedTensor> EncoderModel::Forward(const std::vector<NamedTensor>& i
     }
   }
 
+  // Positional arguments up to the last one given; a defaulted gap before it gets its default
+  // explicitly (stopping at the gap dropped every input after it: { input_ids, token_type_ids }
+  // reached a module with an Optional attention_mask as token_type_ids=None).
   std::vector<c10::IValue> arguments;
   arguments.reserve(inputs_.size());
+  size_t passed = 0;  // arguments up to and including the last one that is not a default
   for (const auto& spec : inputs_) {
     const NamedTensor* given = nullptr;
     for (const auto& input : inputs) {
@@ -138,15 +142,19 @@ std::vector<NamedTensor> EncoderModel::Forward(const std::vector<NamedTensor>& i
     }
     if (given != nullptr) {
       arguments.emplace_back(given->tensor.to(device_, at::kLong));
+      passed = arguments.size();
     } else if (spec.name == "token_type_ids" && !inputs.empty()) {
       arguments.emplace_back(at::zeros_like(inputs.front().tensor, at::device(device_)));
-    } else if (spec.has_default) {
-      break;  // Positional: the remaining arguments take their defaults.
+      passed = arguments.size();
+    } else if (spec.default_value.has_value()) {
+      arguments.push_back(*spec.default_value);
     } else {
       throw Error(ErrorCode::kBadInput, "forward: missing input '" + spec.name +
                                             "'; this model takes (" + JoinNames(inputs_) + ")");
     }
   }
+  // Trailing defaults are left to the schema, as a Python call would.
+  arguments.resize(passed);
 
   c10::IValue result;
   try {

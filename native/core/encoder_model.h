@@ -30,7 +30,9 @@ struct NamedTensor {
 // The schema of one argument of the module's forward.
 struct InputSpec {
   std::string name;
-  bool has_default = false;
+  // Set when the schema declares a default (such as None for an Optional[Tensor]); it is passed
+  // explicitly when a later argument is given, since forward's arguments are positional.
+  std::optional<c10::IValue> default_value;
 };
 
 class EncoderModel {
