@@ -29,7 +29,10 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 
   std::unique_ptr<te::InferenceWorkers> workers_;
-  // Shared with queued forwards; the dispose job drops the last reference on the model's thread.
+  // Shared with queued forwards, whose work closures release it on the model's threads as each
+  // forward ends; dispose() moves it into a job that runs after them, so the model is freed on its
+  // own thread. A handle collected without dispose() cancels its queued calls first (destructor)
+  // and releases the model on the JS thread.
   std::shared_ptr<te::EncoderModel> model_;
   std::string device_;
   std::vector<std::string> input_names_;

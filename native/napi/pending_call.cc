@@ -6,31 +6,55 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "napi/js_errors.h"
 
 namespace te::napi {
 namespace {
 
+// Frees a call that can no longer be settled, because its environment is gone (a Worker torn
+// down). Its references cannot be deleted any more, so they are abandoned with the environment;
+// everything else (the outputs, and for a load the model and its threads) is freed. Runs on a
+// thread of its own: a load call owns the very workers that report it dropped, and a thread
+// cannot join itself.
+void Abandon(PendingCall* call) {
+  for (auto& reference : call->keep_alive) reference.SuppressDestruct();
+  std::thread([call] { delete call; }).detach();
+}
+
+// Settles the promise. Nothing may escape: an exception thrown out of a threadsafe function's
+// callback terminates the process, and during a Worker's teardown every N-API call may fail (a
+// rejection that could not be made once made the second attempt throw again, then abort).
 void Settle(Napi::Env env, Napi::Function, void*, PendingCall* raw_call) {
   std::unique_ptr<PendingCall> call(raw_call);
   if (env == nullptr) {
-    // The environment is being torn down (worker exit): nothing to settle, and references can
-    // no longer be deleted.
+    // The environment is being torn down: nothing to settle, and references can no longer be
+    // deleted.
     for (auto& reference : call->keep_alive) reference.SuppressDestruct();
     return;
   }
-  Napi::HandleScope scope(env);
-  if (call->error) {
-    call->deferred.Reject(ToJsError(env, *call->error).Value());
-    return;
-  }
   try {
-    call->deferred.Resolve(call->resolve(env));
-  } catch (const Napi::Error& e) {
-    call->deferred.Reject(e.Value());
-  } catch (const te::Error& e) {
-    call->deferred.Reject(ToJsError(env, e).Value());
+    Napi::HandleScope scope(env);
+    if (call->error) {
+      call->deferred.Reject(ToJsError(env, *call->error).Value());
+      return;
+    }
+    Napi::Value result;
+    try {
+      result = call->resolve(env);
+    } catch (const Napi::Error& e) {
+      call->deferred.Reject(e.Value());
+      return;
+    } catch (const te::Error& e) {
+      call->deferred.Reject(ToJsError(env, e).Value());
+      return;
+    }
+    call->deferred.Resolve(result);
+  } catch (...) {
+    // The environment refused the settlement (it is shutting down): the promise can no longer be
+    // observed by anyone, and its references go with the environment.
+    for (auto& reference : call->keep_alive) reference.SuppressDestruct();
   }
 }
 
@@ -82,10 +106,15 @@ Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
     } else {
       RunWork(*raw_call);
     }
+    // The work's closure holds the model: released here, on the model's thread, so the model is
+    // never freed on the JS thread by a call settling after dispose.
+    raw_call->work = nullptr;
     std::lock_guard<std::mutex> lock(gate->mutex);
-    // A closed gate means the environment is gone: the call is dropped with it.
-    if (!gate->open) return;
-    settle.BlockingCall(raw_call);
+    // A closed gate means the environment is gone, and a refused call that it is going.
+    if (!gate->open || settle.BlockingCall(raw_call) != napi_ok) {
+      Abandon(raw_call);
+      return;
+    }
     settle.Release();
   };
   const bool queued =

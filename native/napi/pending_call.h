@@ -17,7 +17,8 @@ struct PendingCall {
   explicit PendingCall(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise::Deferred deferred;
-  // Runs on the inference thread. Must not touch any Napi value.
+  // Runs on the inference thread, which also destroys it right after (its captures, such as the
+  // model, are released there, never on the JS thread). Must not touch any Napi value.
   std::function<void()> work;
   // Runs on the JS thread after `work` succeeded; returns the value the promise resolves to.
   std::function<Napi::Value(Napi::Env)> resolve;
@@ -35,7 +36,13 @@ enum class Turn {
 
 // Queues `call` on `workers` and returns its promise. Every error the work raises (te::Error,
 // c10::Error, std::exception or anything else) rejects the promise with a coded JS error; a call
-// the workers cancel rejects with E_DISPOSED. Must be called on the JS thread.
+// the workers cancel rejects with E_DISPOSED. Must be called on the JS thread. A call whose
+// environment is torn down before it settles (a Worker terminated) is freed without settling, and
+// nothing thrown while settling reaches Node.
+//
+// Ownership: the call is owned by its job until the job hands it to the threadsafe function,
+// which owns it until Settle (on the JS thread) or the environment's teardown frees it; a call
+// that can no longer be handed over is freed by the job (see Abandon).
 Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
                        std::unique_ptr<PendingCall> call, Turn turn = Turn::kAny);
 
