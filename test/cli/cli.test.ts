@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pipeline } from '../../lib';
+import { buildInfo, cudaAvailable, cudaDeviceCount, pipeline } from '../../lib';
 import { discoverLibtorch } from '../../lib/libtorch-discovery';
 import { FIXTURES } from '../helpers/fixtures';
 
@@ -267,7 +267,12 @@ describe('info', () => {
     expect(facts.version).toBe(version);
     expect(facts.libtorch).toMatch(/^\d+\.\d+\.\d+/);
     expect(facts.defaultThreads).toBe(os.availableParallelism());
-    expect(facts.cuda.deviceCount).toBe(facts.cuda.available ? facts.cuda.deviceCount : 0);
+    // The CLI's facts against this process's own binding: the same libtorch, found the same way.
+    expect(facts.cuda).toEqual({
+      compiled: buildInfo().cuda,
+      available: cudaAvailable(),
+      deviceCount: cudaDeviceCount(),
+    });
     expect(human.stdout).toContain(`torch-encoders ${version}\n`);
     expect(human.stdout).toContain(`libtorch:        ${facts.libtorch} `);
     expect(human.stdout).toMatch(/\nCUDA: {12}(not compiled in|compiled in, )/);
