@@ -112,7 +112,7 @@ const PLANS = {
   },
   quick: {
     processes: 1,
-    latency: { b1: { warmup: 2, runs: 8 }, b8: { warmup: 1, runs: 3 } },
+    latency: { b1: { warmup: 2, runs: 8 }, b8: { warmup: 1, runs: 2 } },
     latencyWasm: { b1: { warmup: 1, runs: 3 }, b8: { warmup: 1, runs: 1 } },
     latencyBf16: { b1: { warmup: 1, runs: 2 } }, // b8 in bf16 takes ~10 s a forward on a CPU without bf16
     sentences: 1000,
