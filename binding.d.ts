@@ -9,6 +9,7 @@ export type NativeErrorCode =
   | 'E_DEVICE_UNAVAILABLE'
   | 'E_FORWARD'
   | 'E_DISPOSED'
+  | 'E_ABORTED'
   | 'E_INTERNAL';
 
 export interface NativeLoadOptions {
@@ -37,9 +38,15 @@ export interface NativeModel {
   /**
    * Runs the module on the model's own thread. Dict outputs are named by key, tuples
    * output_0..n (nested: output_i_j), a lone tensor output_0, unless outputNames was given.
-   * An absent token_type_ids that the module takes is zeros.
+   * An absent token_type_ids that the module takes is zeros. `abortFlag`: an Int32Array of one
+   * element; a call whose flag is non-zero (Atomics.store) when a worker reaches it does not run
+   * and rejects with E_ABORTED. A call already running finishes.
    */
-  forward(inputs: NativeInputs, dims: [number, number]): Promise<Record<string, NativeTensor>>;
+  forward(
+    inputs: NativeInputs,
+    dims: [number, number],
+    abortFlag?: Int32Array,
+  ): Promise<Record<string, NativeTensor>>;
   /**
    * Refuses new calls at once, lets accepted ones finish, frees the module on its thread.
    * Idempotent: a second call returns the first call's promise.

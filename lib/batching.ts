@@ -1,4 +1,5 @@
 import type { ForwardInputs, Model, Tensor } from './model';
+import { signalOption, throwIfAborted } from './abort';
 import { integerOption } from './validate';
 
 /** One tokenized input, unpadded. */
@@ -15,19 +16,26 @@ export interface MicroBatchOptions {
   batchSize?: number;
   /** Most tokens in one forward, padding included (rows × longest row). Default: 16384. */
   maxBatchTokens?: number;
+  /**
+   * Aborts the call: it rejects at once with E_ABORTED (its `cause` the signal's reason); its
+   * forwards not yet started never run, one already running finishes and its result is dropped.
+   * Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
 export const DEFAULT_MAX_BATCH_TOKENS = 16384;
 
-export const MICRO_BATCH_OPTION_KEYS = ['batchSize', 'maxBatchTokens'] as const;
+export const MICRO_BATCH_OPTION_KEYS = ['batchSize', 'maxBatchTokens', 'signal'] as const;
 
 /** Checks the micro-batch options of a call to `where` and fills in the defaults. */
 export function resolveMicroBatchOptions(
   where: string,
   options: MicroBatchOptions,
-): { batchSize: number; maxBatchTokens: number } {
+): { batchSize: number; maxBatchTokens: number; signal: AbortSignal | undefined } {
   return {
+    signal: signalOption(where, options.signal),
     batchSize: integerOption(where, 'batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
     maxBatchTokens: integerOption(
       where,
@@ -160,11 +168,15 @@ export async function forwardInMicroBatches(
   sequences: readonly TokenSequence[],
   padTokenId: number,
   options: MicroBatchOptions & {
-    batcher?: { submit(sequences: readonly TokenSequence[]): Promise<RowOutputs[]> };
+    batcher?: {
+      submit(sequences: readonly TokenSequence[], signal?: AbortSignal): Promise<RowOutputs[]>;
+    };
   } = {},
 ): Promise<RowOutputs[]> {
+  const { signal } = options;
+  throwIfAborted('forward', signal);
   // With dynamic batching the sequences join those of concurrent calls instead.
-  if (options.batcher !== undefined) return options.batcher.submit(sequences);
+  if (options.batcher !== undefined) return options.batcher.submit(sequences, signal);
   const lengths = sequences.map((s) => s.ids.length);
   const plan = planMicroBatches(lengths, {
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
@@ -175,7 +187,7 @@ export async function forwardInMicroBatches(
     plan.map(async (indices) => {
       const members = indices.map((i) => sequences[i]!);
       const { inputs, dims } = padSequences(members, padTokenId, model.inputNames);
-      const outputs = await model.forward(inputs, dims);
+      const outputs = await model.forward(inputs, dims, signal === undefined ? {} : { signal });
       splitRows(
         outputs,
         indices.map((i) => lengths[i]!),

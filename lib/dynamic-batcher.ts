@@ -1,4 +1,5 @@
 import { padSequences, planMicroBatches, splitRows, type RowOutputs, type TokenSequence } from './batching';
+import { raceWithSignal, throwIfAborted } from './abort';
 import type { Model } from './model';
 
 export interface DynamicBatchingOptions {
@@ -58,14 +59,26 @@ export class DynamicBatcher {
     this.#maxWaitMs = options.maxWaitMs ?? 0;
   }
 
-  /** Queues `sequences` and resolves with each one's outputs, in order. */
-  submit(sequences: readonly TokenSequence[]): Promise<RowOutputs[]> {
+  /**
+   * Queues `sequences` and resolves with each one's outputs, in order. When `signal` aborts, the
+   * call rejects at once with E_ABORTED and its sequences still waiting leave the queue; those
+   * already in a forward are computed with the others and dropped.
+   */
+  submit(sequences: readonly TokenSequence[], signal?: AbortSignal): Promise<RowOutputs[]> {
+    throwIfAborted('forward', signal);
+    const entries: Pending[] = [];
     const results = sequences.map(
       (sequence) =>
-        new Promise<RowOutputs>((resolve, reject) => this.#queue.push({ sequence, resolve, reject })),
+        new Promise<RowOutputs>((resolve, reject) => {
+          const entry = { sequence, resolve, reject };
+          entries.push(entry);
+          this.#queue.push(entry);
+        }),
     );
     this.#schedule();
-    return Promise.all(results);
+    return raceWithSignal('forward', Promise.all(results), signal, () => {
+      this.#queue = this.#queue.filter((entry) => !entries.includes(entry));
+    });
   }
 
   #schedule(): void {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'E_DISPOSED'
   /** The native binary could not be loaded. */
   | 'E_NATIVE_LOAD'
+  /** The caller's AbortSignal aborted the call; `cause` is the signal's reason. */
+  | 'E_ABORTED'
   /** A bug in this library: please report it. */
   | 'E_INTERNAL';
 
@@ -25,6 +27,7 @@ const KNOWN_CODES = new Set<string>([
   'E_FORWARD',
   'E_DISPOSED',
   'E_NATIVE_LOAD',
+  'E_ABORTED',
   'E_INTERNAL',
 ]);
 

@@ -5,6 +5,7 @@ export type {
   Device,
   EncodedBatch,
   ForwardInputs,
+  ForwardOptions,
   ModelLoadOptions,
   Tensor,
   TextInput,

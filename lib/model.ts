@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NativeModel } from '../binding';
+import { raceWithSignal, signalOption, throwIfAborted } from './abort';
 import { padSequences } from './batching';
 import { defaultWorkers } from './default-workers';
 import { TorchEncodersError, fromNativeError } from './errors';
@@ -9,7 +10,7 @@ import { readExportMetadata, type ExportMetadata } from './export-metadata';
 import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
 import { native } from './native';
 import { TextTokenizer, type Encoding } from './tokenizer';
-import { badInput } from './validate';
+import { badInput, checkOptionKeys } from './validate';
 
 /** 'cpu', 'cuda', 'cuda:N', or 'auto': CUDA when usable, else CPU. */
 export type Device = 'cpu' | 'cuda' | 'auto' | `cuda:${number}`;
@@ -71,6 +72,11 @@ export interface ForwardInputs {
 }
 
 /** A float32 tensor, row-major. `data` views native memory that lives as long as the array. */
+export interface ForwardOptions {
+  /** Aborts the call: it rejects at once with E_ABORTED. Default: none. */
+  signal?: AbortSignal;
+}
+
 export interface Tensor {
   data: Float32Array;
   dims: number[];
@@ -275,14 +281,31 @@ export class Model {
 
   /**
    * Runs the module on `inputs` of shape `dims` = [batch, seq], off the event loop; concurrent
-   * calls queue on the model's workers. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED.
+   * calls queue on the model's workers. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED, and
+   * with E_ABORTED (its `cause` the signal's reason) the moment `options.signal` aborts: a forward
+   * still queued then never runs, one already running finishes and its result is dropped.
    */
-  async forward(inputs: ForwardInputs, dims: readonly [number, number]): Promise<Record<string, Tensor>> {
+  async forward(
+    inputs: ForwardInputs,
+    dims: readonly [number, number],
+    options: ForwardOptions = {},
+  ): Promise<Record<string, Tensor>> {
     const callSite: { stack?: string } = {};
     Error.captureStackTrace(callSite, this.forward);
+    checkOptionKeys('forward', options, ['signal']);
+    const signal = signalOption('forward', options.signal);
+    throwIfAborted('forward', signal);
+    // Read by the model's worker before it starts this forward (native/napi/pending_call.cc).
+    const abortFlag = signal === undefined ? undefined : new Int32Array(1);
     try {
-      return await this.#native.forward(inputs as Record<string, TokenTensor>, dims as [number, number]);
+      const call = this.#native.forward(
+        inputs as Record<string, TokenTensor>,
+        dims as [number, number],
+        abortFlag,
+      );
+      return await raceWithSignal('forward', call, signal, () => Atomics.store(abortFlag!, 0, 1));
     } catch (error) {
+      if (error instanceof TorchEncodersError) throw error;
       throw fromNativeError(error, callSite);
     }
   }

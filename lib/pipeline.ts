@@ -70,11 +70,13 @@ interface TaskPipelines {
   'sentence-embeddings': [FeatureExtractionOptions, FeatureExtractionPipeline];
 }
 
+// A signal belongs to one call: as a pipeline default it would abort every later call too.
+const perCall = (keys: readonly string[]) => keys.filter((key) => key !== 'signal');
 const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
-  'text-classification': TEXT_CLASSIFICATION_OPTION_KEYS,
-  'token-classification': TOKEN_CLASSIFICATION_OPTION_KEYS,
-  'question-answering': QUESTION_ANSWERING_OPTION_KEYS,
-  'feature-extraction': FEATURE_EXTRACTION_OPTION_KEYS,
+  'text-classification': perCall(TEXT_CLASSIFICATION_OPTION_KEYS),
+  'token-classification': perCall(TOKEN_CLASSIFICATION_OPTION_KEYS),
+  'question-answering': perCall(QUESTION_ANSWERING_OPTION_KEYS),
+  'feature-extraction': perCall(FEATURE_EXTRACTION_OPTION_KEYS),
 };
 
 /**
@@ -85,7 +87,7 @@ const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
 export async function pipeline<T extends keyof TaskPipelines>(
   task: T,
   modelDir: string,
-  options?: PipelineOptions & TaskPipelines[T][0],
+  options?: PipelineOptions & Omit<TaskPipelines[T][0], 'signal'>,
 ): Promise<TaskPipelines[T][1]> {
   const resolved = typeof task === 'string' ? TASK_ALIASES[task] : undefined;
   if (resolved === undefined) {

@@ -16,6 +16,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "E_FORWARD";
     case ErrorCode::kDisposed:
       return "E_DISPOSED";
+    case ErrorCode::kAborted:
+      return "E_ABORTED";
     case ErrorCode::kInternal:
       return "E_INTERNAL";
   }

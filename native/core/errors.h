@@ -14,6 +14,7 @@ enum class ErrorCode {
   kDeviceUnavailable,  // E_DEVICE_UNAVAILABLE: the requested device does not exist here.
   kForward,            // E_FORWARD: libtorch failed while running the module.
   kDisposed,           // E_DISPOSED: the model was disposed.
+  kAborted,            // E_ABORTED: the caller aborted the call before it ran.
   kInternal,           // E_INTERNAL: anything else (a bug: please report it).
 };
 

@@ -156,8 +156,24 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
     return RejectedPromise(env, e);
   }
 
+  const int32_t* abort_flag = nullptr;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    const bool is_flag = info[2].IsTypedArray() &&
+                         info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                         info[2].As<Napi::TypedArray>().ElementLength() == 1;
+    if (!is_flag) {
+      return RejectedPromise(
+          env,
+          Error(ErrorCode::kBadInput, "forward: abortFlag must be an Int32Array of length 1; got " +
+                                          DescribeJsValue(info[2])));
+    }
+    auto flag = info[2].As<Napi::Int32Array>();
+    abort_flag = flag.Data();
+    inputs.arrays.push_back(Napi::Persistent(flag.As<Napi::Object>()));
+  }
   auto outputs = std::make_shared<std::vector<te::NamedTensor>>();
   auto call = std::make_unique<PendingCall>(env);
+  call->abort_flag = abort_flag;
   call->keep_alive = std::move(inputs.arrays);
   call->keep_alive.push_back(Napi::Persistent(Value()));
   call->work = [model = model_, tensors = std::move(inputs.tensors), outputs] {

@@ -103,6 +103,11 @@ Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
     if (cancelled) {
       raw_call->error =
           te::Error(ErrorCode::kDisposed, "the model was disposed before this call ran");
+    } else if (raw_call->abort_flag != nullptr &&
+               __atomic_load_n(raw_call->abort_flag, __ATOMIC_ACQUIRE) != 0) {
+      // Set by the JS thread (Atomics.store) when the caller's signal aborted: the call gives up
+      // its turn without running.
+      raw_call->error = te::Error(ErrorCode::kAborted, "forward: aborted before it ran");
     } else {
       RunWork(*raw_call);
     }

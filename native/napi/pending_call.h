@@ -3,6 +3,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,9 @@ struct PendingCall {
   std::vector<Napi::ObjectReference> keep_alive;
   // Owned here, not by the lambdas, so that it is released on the JS thread.
   std::optional<te::Error> error;
+  // The caller's abort flag (an Int32Array of one element, kept alive in keep_alive): a call
+  // whose flag is set when a worker reaches it does not run (E_ABORTED). Null when none was given.
+  const int32_t* abort_flag = nullptr;
 };
 
 // How a call waits for the others on the model's workers.
