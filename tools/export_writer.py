@@ -159,6 +159,19 @@ class ModelWriter:
         shapes = ", ".join(str(shape) for shape, _ in self.cases)
         self.note(f"{what} matches the float32 eager model at {shapes}: max abs diff {worst:.3g} <= {tolerance:g}")
 
+    def worst_against_eager(self, loaded: nn.Module, eager: nn.Module, what: str, eager_what: str) -> float:
+        """The largest difference between the saved file and the eager module it was traced from, on every check
+        shape; a difference over SAME_KERNELS_TOLERANCE is an error."""
+        worst = 0.0
+        for shape, inputs in self.cases:
+            got = run(loaded, inputs, what, shape)
+            want = run(eager, inputs, eager_what, shape)
+            worst = max(
+                worst,
+                compare(got, want, self.output_names, f"{what} vs {eager_what}", shape, SAME_KERNELS_TOLERANCE),
+            )
+        return worst
+
     def relative_error(self, module: nn.Module, what: str, bound: float, device: str = "cpu") -> str:
         error = RelativeError(self.output_names)
         for (shape, inputs), expected in zip(self.cases, self.expected):
@@ -183,12 +196,7 @@ class ModelWriter:
             )
         torch.jit.save(trace(quantized.eval(), self.example), str(self.path))
         loaded = self.load("model.pt (int8)")
-        worst = 0.0
-        for shape, inputs in self.cases:
-            got = run(loaded, inputs, "model.pt (int8)", shape)
-            want = run(quantized, inputs, "the eager quantized model", shape)
-            what = "model.pt (int8) vs the eager quantized model"
-            worst = max(worst, compare(got, want, self.output_names, what, shape, SAME_KERNELS_TOLERANCE))
+        worst = self.worst_against_eager(loaded, quantized, "model.pt (int8)", "the eager quantized model")
         self.note(
             f"model.pt (int8, engine {engine}) matches the eager quantized model: max abs diff {worst:.3g} <= "
             f"{SAME_KERNELS_TOLERANCE:g}"
@@ -205,12 +213,7 @@ class ModelWriter:
         other = [name for name, t in tensors if t.is_floating_point() and t.dtype != torch.bfloat16]
         if other:
             raise ExportError(f"model.pt (bfloat16) still has tensors of other dtypes: {list_keys(other)}")
-        worst = 0.0
-        for shape, inputs in self.cases:
-            got = run(loaded, inputs, "model.pt (bfloat16)", shape)
-            want = run(model, inputs, "the eager bfloat16 model", shape)
-            what = "model.pt (bfloat16) vs the eager bfloat16 model"
-            worst = max(worst, compare(got, want, self.output_names, what, shape, SAME_KERNELS_TOLERANCE))
+        worst = self.worst_against_eager(loaded, model, "model.pt (bfloat16)", "the eager bfloat16 model")
         self.note(
             f"model.pt (bfloat16): all {len(tensors)} parameters are bfloat16; matches the eager bfloat16 model: "
             f"max abs diff {worst:.3g} <= {SAME_KERNELS_TOLERANCE:g}"
