@@ -48,7 +48,7 @@ export async function info(options: { json?: boolean }, version: string): Promis
       `binary:          ${facts.binaryDir}`,
       `binaries:        prebuilt ${list(facts.binaries.prebuilt)}; built here ${list(facts.binaries.built)}`,
       `CUDA:            ${cuda}`,
-      `BLAS:            ${facts.blas.name} (${facts.blas.path})${blasNote}`,
+      `BLAS:            ${facts.blas.name} (${facts.blas.path || 'linked into libtorch'})${blasNote}`,
       `MKL vendor check: ${facts.mklCpuOverride.reason}`,
       `CPU:             ${facts.cpu.model} (${facts.cpu.vendor}, AVX-512: ${facts.cpu.avx512 ? 'yes' : 'no'})`,
       `default threads: ${facts.defaultThreads}`,

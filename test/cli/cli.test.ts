@@ -276,7 +276,9 @@ describe('info', () => {
     expect(human.stdout).toContain(`torch-encoders ${version}\n`);
     expect(human.stdout).toContain(`libtorch:        ${facts.libtorch} `);
     expect(human.stdout).toMatch(/\nCUDA: {12}(not compiled in|compiled in, )/);
-    expect(human.stdout).toContain(`BLAS:            ${facts.blas.name} (${facts.blas.path})`);
+    expect(human.stdout).toContain(
+      `BLAS:            ${facts.blas.name} (${facts.blas.path || 'linked into libtorch'})`,
+    );
     expect(human.stdout).toContain(`default threads: ${facts.defaultThreads}\n`);
     // The runtime, the rule that found it and the binary loaded, as discovery sees them here.
     const runtime = discoverLibtorch(ROOT);
