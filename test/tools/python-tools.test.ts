@@ -22,6 +22,6 @@ describe('Python tools', () => {
   // The exporter and its safetensors reader on tiny checkpoints of every model type and head, both
   // backends and attentions, int8, bf16, fp16, ONNX and every documented error (about 2 min here).
   it('tools/test_export.py passes', () => {
-    expect(runUnittests('tools/test_export.py', 400_000)).toBeGreaterThanOrEqual(28);
+    expect(runUnittests('tools/test_export.py', 400_000)).toBeGreaterThanOrEqual(27);
   }, 400_000);
 });
