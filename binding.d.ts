@@ -70,8 +70,6 @@ export interface NativeBuildInfo {
   cudaAvailable: boolean;
   /** The BLAS libtorch multiplies through; 'reference' is the slow netlib one. */
   blas: { name: 'openblas' | 'mkl' | 'blis' | 'reference' | 'unknown'; path: string };
-  torchLibDir: string;
-  torchSource: string;
   cxx11Abi: boolean;
   napiVersion: number;
 }

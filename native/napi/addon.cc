@@ -38,8 +38,6 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   blas_object.Set("name", blas.name);
   blas_object.Set("path", blas.path);
   result.Set("blas", blas_object);
-  result.Set("torchLibDir", TE_TORCH_LIB_DIR);
-  result.Set("torchSource", TE_TORCH_SOURCE);
   result.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   result.Set("napiVersion", NAPI_VERSION);
   return result;
