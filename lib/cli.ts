@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, usageError } from './cli/errors';
 import { info } from './cli/info';
+import { packageRoot } from './native';
 import {
   argumentSource,
   chunked,
@@ -34,13 +35,6 @@ const DEMO_MODELS: Record<TaskCommand, string> = {
 const CHUNK_SIZE = 256;
 
 /** The package root: dist/lib/cli.js → ../.., found by walking up to package.json. */
-function packageRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
-  }
-}
-
 function packageVersion(): string {
   try {
     const json = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
