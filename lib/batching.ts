@@ -1,5 +1,5 @@
-import type { ForwardInputs, Model, Tensor } from './model';
-import { signalOption, throwIfAborted } from './abort';
+import type { ForwardInputs, Tensor } from './model';
+import { signalOption } from './abort';
 import { integerOption } from './validate';
 
 /** One tokenized input, unpadded. */
@@ -10,11 +10,15 @@ export interface TokenSequence {
 }
 
 export interface MicroBatchOptions {
-  /** Treat [batch, seq] outputs as per-token values (QA logits). Default: false. */
-  perTokenScalars?: boolean;
-  /** Most sequences in one forward. Default: 8. */
+  /**
+   * Most sequences in one forward. Default: 8; with dynamicBatching, its maxBatchSize. Under
+   * dynamic batching a call's rows share forwards only with those of calls under the same limits.
+   */
   batchSize?: number;
-  /** Most tokens in one forward, padding included (rows × longest row). Default: 16384. */
+  /**
+   * Most tokens in one forward, padding included (rows × longest row). Default: 16384; with
+   * dynamicBatching, its maxBatchTokens.
+   */
   maxBatchTokens?: number;
   /**
    * Aborts the call: it rejects at once with E_ABORTED (its `cause` the signal's reason); its
@@ -29,25 +33,32 @@ export const DEFAULT_MAX_BATCH_TOKENS = 16384;
 
 export const MICRO_BATCH_OPTION_KEYS = ['batchSize', 'maxBatchTokens', 'signal'] as const;
 
-/** Checks the micro-batch options of a call to `where` and fills in the defaults. */
+/**
+ * Checks the micro-batch options of a call to `where`; the limits it leaves out come from
+ * `defaults` (the forwarder's: the dynamic batcher's own limits, or 8 rows and 16384 tokens).
+ */
 export function resolveMicroBatchOptions(
   where: string,
   options: MicroBatchOptions,
+  defaults: { batchSize: number; maxBatchTokens: number } = {
+    batchSize: DEFAULT_BATCH_SIZE,
+    maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS,
+  },
 ): { batchSize: number; maxBatchTokens: number; signal: AbortSignal | undefined } {
   return {
     signal: signalOption(where, options.signal),
-    batchSize: integerOption(where, 'batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
+    batchSize: integerOption(where, 'batchSize', options.batchSize, defaults.batchSize, 1),
     maxBatchTokens: integerOption(
       where,
       'maxBatchTokens',
       options.maxBatchTokens,
-      DEFAULT_MAX_BATCH_TOKENS,
+      defaults.maxBatchTokens,
       1,
     ),
   };
 }
 
-/** One row's outputs: per-token outputs cut to the row's own length, views into the batch's tensors. */
+/** One row's outputs by role: per-token outputs cut to the row's own length, views into the batch's tensors. */
 export type RowOutputs = Record<string, Tensor>;
 
 /**
@@ -134,69 +145,25 @@ export function padSequences(
 }
 
 /**
- * Cuts batch outputs into rows. [batch, seq, ...] outputs are per token and cut to each row's own
- * length; [batch, n] outputs are per token only with `perTokenScalars` (QA's start/end logits),
- * since a classifier's [batch, labels] cannot be told from them by shape.
+ * Cuts batch outputs into rows: `perToken` outputs ([batch, seq, ...]) to each row's own length,
+ * the others ([batch, ...]) whole. Rows are views into the batch's tensors: whoever keeps one keeps
+ * the whole batch's buffer alive, so a task copies what it keeps.
  */
 export function splitRows(
   outputs: Record<string, Tensor>,
   lengths: readonly number[],
-  paddedLength: number,
-  perTokenScalars = false,
+  perToken: ReadonlySet<string>,
 ): RowOutputs[] {
   return lengths.map((length, row) => {
     const rowOutputs: RowOutputs = {};
     for (const [name, tensor] of Object.entries(outputs)) {
       const [batch, ...rest] = tensor.dims;
       const rowSize = tensor.data.length / (batch ?? 1);
-      const perToken = rest[0] === paddedLength && (rest.length >= 2 || perTokenScalars);
-      const dims = perToken ? [length, ...rest.slice(1)] : rest;
+      const dims = perToken.has(name) ? [length, ...rest.slice(1)] : rest;
       const size = dims.reduce((a, b) => a * b, 1);
       const start = row * rowSize;
       rowOutputs[name] = { data: tensor.data.subarray(start, start + size), dims };
     }
     return rowOutputs;
   });
-}
-
-/**
- * Runs `sequences` through `model` in micro-batches sorted by length and returns each sequence's
- * outputs in input order. Micro-batches are queued together, so the model's workers stay busy.
- */
-export async function forwardInMicroBatches(
-  model: Model,
-  sequences: readonly TokenSequence[],
-  padTokenId: number,
-  options: MicroBatchOptions & {
-    batcher?: {
-      submit(sequences: readonly TokenSequence[], signal?: AbortSignal): Promise<RowOutputs[]>;
-    };
-  } = {},
-): Promise<RowOutputs[]> {
-  const { signal } = options;
-  throwIfAborted('forward', signal);
-  // With dynamic batching the sequences join those of concurrent calls instead.
-  if (options.batcher !== undefined) return options.batcher.submit(sequences, signal);
-  const lengths = sequences.map((s) => s.ids.length);
-  const plan = planMicroBatches(lengths, {
-    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
-    maxBatchTokens: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS,
-  });
-  const results: RowOutputs[] = new Array(sequences.length);
-  await Promise.all(
-    plan.map(async (indices) => {
-      const members = indices.map((i) => sequences[i]!);
-      const { inputs, dims } = padSequences(members, padTokenId, model.inputNames);
-      const outputs = await model.forward(inputs, dims, signal === undefined ? {} : { signal });
-      splitRows(
-        outputs,
-        indices.map((i) => lengths[i]!),
-        dims[1],
-        options.perTokenScalars,
-      ).forEach((rowOutputs, k) => {
-        results[indices[k]!] = rowOutputs;
-      });
-    }),
-  );
-  return results;
 }

@@ -1,11 +1,18 @@
-import { padSequences, planMicroBatches, splitRows, type RowOutputs, type TokenSequence } from './batching';
+import { planMicroBatches, type RowOutputs, type TokenSequence } from './batching';
 import { raceWithSignal, throwIfAborted } from './abort';
+import {
+  ModelForwarder,
+  forwardRows,
+  type Forwarder,
+  type MicroBatchLimits,
+  type OutputSpecs,
+} from './forwarder';
 import type { Model } from './model';
 
 export interface DynamicBatchingOptions {
-  /** Most padded tokens (rows × longest row) in one forward. Default: 16384. */
+  /** Most padded tokens (rows × longest row) in one forward, for calls that set no maxBatchTokens. Default: 16384. */
   maxBatchTokens?: number;
-  /** Most rows in one forward. Default: 64. */
+  /** Most rows in one forward, for calls that set no batchSize. Default: 64. */
   maxBatchSize?: number;
   /**
    * How long a request may wait for others before a forward starts, when the model is idle.
@@ -26,20 +33,24 @@ const FORWARD_COST_IN_TOKENS = 30;
 
 interface Pending {
   sequence: TokenSequence;
+  limits: MicroBatchLimits;
   resolve: (outputs: RowOutputs) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Gathers the sequences of concurrent pipeline calls into shared forwards: the rows of many
- * single-text requests run as one batch (grouped by length) instead of one forward each.
+ * Gathers the micro-batches of concurrent pipeline calls into shared forwards: the rows of many
+ * single-text requests run as one batch (grouped by length) instead of one forward each. Rows share
+ * a forward only with rows of calls under the same limits, so each call's batchSize and
+ * maxBatchTokens hold for every forward its rows are in.
  */
-export class DynamicBatcher {
+export class DynamicBatcher implements Forwarder {
+  readonly concurrency: number;
+  readonly defaultLimits: MicroBatchLimits;
   readonly #model: Model;
   readonly #padTokenId: number;
-  readonly #perTokenScalars: boolean;
-  readonly #maxBatchTokens: number;
-  readonly #maxBatchSize: number;
+  readonly #outputs: OutputSpecs;
+  readonly #task: string;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
   #forwardsInFlight = 0;
@@ -48,15 +59,21 @@ export class DynamicBatcher {
   constructor(
     model: Model,
     padTokenId: number,
-    perTokenScalars: boolean,
+    outputs: OutputSpecs,
+    task: string,
     options: DynamicBatchingOptions = {},
   ) {
     this.#model = model;
     this.#padTokenId = padTokenId;
-    this.#perTokenScalars = perTokenScalars;
-    this.#maxBatchTokens = options.maxBatchTokens ?? 16384;
-    this.#maxBatchSize = options.maxBatchSize ?? 64;
+    this.#outputs = outputs;
+    this.#task = task;
+    this.defaultLimits = {
+      batchSize: options.maxBatchSize ?? 64,
+      maxBatchTokens: options.maxBatchTokens ?? 16384,
+    };
     this.#maxWaitMs = options.maxWaitMs ?? 0;
+    // A call's micro-batches wait here for others anyway; two per worker keep a full forward ready.
+    this.concurrency = 2 * model.workers;
   }
 
   /**
@@ -64,20 +81,25 @@ export class DynamicBatcher {
    * call rejects at once with E_ABORTED and its sequences still waiting leave the queue; those
    * already in a forward are computed with the others and dropped.
    */
-  submit(sequences: readonly TokenSequence[], signal?: AbortSignal): Promise<RowOutputs[]> {
+  forward(
+    sequences: readonly TokenSequence[],
+    limits: MicroBatchLimits,
+    signal?: AbortSignal,
+  ): Promise<RowOutputs[]> {
     throwIfAborted('forward', signal);
     const entries: Pending[] = [];
     const results = sequences.map(
       (sequence) =>
         new Promise<RowOutputs>((resolve, reject) => {
-          const entry = { sequence, resolve, reject };
+          const entry = { sequence, limits, resolve, reject };
           entries.push(entry);
           this.#queue.push(entry);
         }),
     );
     this.#schedule();
     return raceWithSignal('forward', Promise.all(results), signal, () => {
-      this.#queue = this.#queue.filter((entry) => !entries.includes(entry));
+      const leaving = new Set(entries);
+      this.#queue = this.#queue.filter((entry) => !leaving.has(entry));
     });
   }
 
@@ -94,40 +116,39 @@ export class DynamicBatcher {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const batch = this.#queue;
+    const queued = this.#queue;
     this.#queue = [];
-    if (batch.length === 0) return;
-    const plan = planMicroBatches(
-      batch.map((p) => p.sequence.ids.length),
-      {
-        batchSize: this.#maxBatchSize,
-        maxBatchTokens: this.#maxBatchTokens,
-        forwardCostInTokens: FORWARD_COST_IN_TOKENS,
-      },
-    );
-    for (const indices of plan) {
-      const members = indices.map((i) => batch[i]!);
-      this.#forwardsInFlight += 1;
-      this.#run(members).finally(() => {
-        this.#forwardsInFlight -= 1;
-        if (this.#queue.length > 0) this.#schedule();
-      });
+    const byLimits = new Map<string, Pending[]>();
+    for (const entry of queued) {
+      const key = `${entry.limits.batchSize}/${entry.limits.maxBatchTokens}`;
+      const group = byLimits.get(key);
+      if (group === undefined) byLimits.set(key, [entry]);
+      else group.push(entry);
+    }
+    for (const group of byLimits.values()) {
+      const plan = planMicroBatches(
+        group.map((p) => p.sequence.ids.length),
+        { ...group[0]!.limits, forwardCostInTokens: FORWARD_COST_IN_TOKENS },
+      );
+      for (const indices of plan) {
+        this.#forwardsInFlight += 1;
+        this.#run(indices.map((i) => group[i]!)).finally(() => {
+          this.#forwardsInFlight -= 1;
+          if (this.#queue.length > 0) this.#schedule();
+        });
+      }
     }
   }
 
   async #run(members: Pending[]): Promise<void> {
     try {
-      const { inputs, dims } = padSequences(
+      // Shared by several calls: no one call's signal may stop it.
+      const rows = await forwardRows(
+        this.#model,
         members.map((m) => m.sequence),
         this.#padTokenId,
-        this.#model.inputNames,
-      );
-      const outputs = await this.#model.forward(inputs, dims);
-      const rows = splitRows(
-        outputs,
-        members.map((m) => m.sequence.ids.length),
-        dims[1],
-        this.#perTokenScalars,
+        this.#outputs,
+        this.#task,
       );
       members.forEach((member, k) => member.resolve(rows[k]!));
     } catch (error) {
@@ -136,13 +157,18 @@ export class DynamicBatcher {
   }
 }
 
-/** The batcher of a pipeline made with dynamic batching; undefined without it. */
-export function dynamicBatcherFor(
+/**
+ * What runs a pipeline's micro-batches: a dynamic batcher shared by its calls when the pipeline
+ * was made with dynamicBatching, else the model directly.
+ */
+export function forwarderFor(
   model: Model,
-  options: DynamicBatchingOptions | undefined,
-  perTokenScalars: boolean,
-): DynamicBatcher | undefined {
-  return options === undefined
-    ? undefined
-    : new DynamicBatcher(model, model.tokenizer!.padTokenId, perTokenScalars, options);
+  task: string,
+  outputs: OutputSpecs,
+  dynamicBatching: DynamicBatchingOptions | undefined,
+): Forwarder {
+  const padTokenId = model.tokenizer!.padTokenId;
+  return dynamicBatching === undefined
+    ? new ModelForwarder(model, padTokenId, outputs, task)
+    : new DynamicBatcher(model, padTokenId, outputs, task, dynamicBatching);
 }

@@ -7,6 +7,8 @@
 const { Model, pipeline, normalize, libtorchVersion, buildInfo } = require('../../dist/lib');
 // Internal pieces the pipelines use, timed one by one for the Node-side share (not part of the public API).
 const { padSequences, splitRows } = require('../../dist/lib/batching');
+const { pickOutputs } = require('../../dist/lib/forwarder');
+const HIDDEN_STATES = { hidden: { names: ['last_hidden_state'], position: 0, perToken: true } };
 const { pool } = require('../../dist/lib/tasks/pooling');
 const common = require('../lib/common');
 
@@ -114,8 +116,8 @@ async function breakdown() {
     const t2 = performance.now();
     const outputs = await model.forward(padded.inputs, padded.dims);
     const t3 = performance.now();
-    const rows = splitRows(outputs, [encodings[0].ids.length], padded.dims[1]);
-    const hidden = rows[0].last_hidden_state ?? Object.values(rows[0])[0];
+    const picked = pickOutputs(outputs, HIDDEN_STATES, padded.dims, 'bench');
+    const [{ hidden }] = splitRows(picked, [encodings[0].ids.length], new Set(['hidden']));
     const [vector] = pool(hidden.data, [1, ...hidden.dims], encodings[0].attentionMask, 'mean');
     normalize(vector);
     const t4 = performance.now();

@@ -1,14 +1,11 @@
-import {
-  MICRO_BATCH_OPTION_KEYS,
-  forwardInMicroBatches,
-  resolveMicroBatchOptions,
-  type MicroBatchOptions,
-} from '../batching';
-import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { MICRO_BATCH_OPTION_KEYS, type MicroBatchOptions } from '../batching';
+import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import type { OutputSpecs } from '../forwarder';
 import type { Model, Tensor } from '../model';
-import { pickOutput } from '../outputs';
+import type { Encoding } from '../tokenizer';
 import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
+import { taskEntryPoints, type InputStream } from './entry-points';
 import { asList } from './inputs';
 import { cosineSimilarity, normalize, pool, type PoolingStrategy } from './pooling';
 
@@ -34,6 +31,11 @@ export interface FeatureExtractionPipeline extends PipelineHandle<'feature-extra
   /** One vector ([hidden]) per text, or with pooling 'none' one [tokens, hidden] matrix. */
   (input: string, options?: FeatureExtractionOptions): Promise<Tensor>;
   (inputs: readonly string[], options?: FeatureExtractionOptions): Promise<Tensor[]>;
+  /**
+   * Embeds texts read from an iterable or async iterable, yielding each one's vector in input
+   * order as it is ready; memory stays bounded whatever the input's length.
+   */
+  stream(inputs: InputStream<string>, options?: FeatureExtractionOptions): AsyncIterable<Tensor>;
   /** Ranks `documents` by cosine similarity of their embeddings to `query`'s. Default topK: all. */
   similarity(
     query: string,
@@ -47,6 +49,9 @@ export interface FeatureExtractionPipeline extends PipelineHandle<'feature-extra
 const TASK = 'feature-extraction';
 export const FEATURE_EXTRACTION_OPTION_KEYS = ['pooling', 'normalize', ...MICRO_BATCH_OPTION_KEYS] as const;
 const POOLINGS: readonly PoolingStrategy[] = ['mean', 'cls', 'max', 'none'];
+const OUTPUTS: OutputSpecs = {
+  hidden: { names: ['last_hidden_state'], position: 0, perToken: true },
+};
 
 function checkText(value: unknown, label: string): string {
   if (typeof value !== 'string') throw badInput(TASK, label, 'a string', value);
@@ -57,7 +62,6 @@ function resolveOptions(options: FeatureExtractionOptions) {
   return {
     pooling: choiceOption(TASK, 'pooling', options.pooling, POOLINGS, 'mean'),
     normalized: booleanOption(TASK, 'normalize', options.normalize, false),
-    batching: resolveMicroBatchOptions(TASK, options),
   };
 }
 
@@ -67,36 +71,33 @@ export function createFeatureExtraction(
   dynamicBatching?: DynamicBatchingOptions,
 ): FeatureExtractionPipeline {
   const tokenizer = model.tokenizer!;
-  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
-
-  resolveOptions(defaults);
-
-  async function embedList(texts: readonly string[], options: FeatureExtractionOptions): Promise<Tensor[]> {
-    const { pooling, normalized, batching } = resolveOptions(options);
-    const encodings = await tokenizer.encodeBatch([...texts]);
-    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, {
-      ...batching,
-      batcher,
-    });
-    return rows.map((row, i) => {
-      const hidden = pickOutput(row, ['last_hidden_state'], 0, TASK);
-      const tokens = hidden.dims[0] ?? 1;
-      const width = hidden.dims[1] ?? hidden.data.length;
-      const [vector] = pool(hidden.data, [1, tokens, width], encodings[i]!.attentionMask, pooling);
-      if (pooling === 'none') {
-        const matrix = normalized ? normalizeRows(vector!, width) : vector!;
-        return { data: matrix, dims: [matrix.length / width, width] };
-      }
-      return { data: normalized ? normalize(vector!) : vector!, dims: [width] };
-    });
-  }
-
-  async function embed(input: string | readonly string[], options: FeatureExtractionOptions = {}) {
-    checkOptionKeys(TASK, options, FEATURE_EXTRACTION_OPTION_KEYS);
-    const { items, single } = asList(input, checkText);
-    const results = await embedList(items, { ...defaults, ...options });
-    return single ? results[0]! : results;
-  }
+  const { call, stream } = taskEntryPoints({
+    task: TASK,
+    optionKeys: FEATURE_EXTRACTION_OPTION_KEYS,
+    defaults,
+    forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
+    check: checkText,
+    rowTask(options: FeatureExtractionOptions) {
+      const { pooling, normalized } = resolveOptions(options);
+      return {
+        encode: async (texts: readonly string[]) =>
+          (await tokenizer.encodeBatch([...texts])).map((encoding) => [encoding]),
+        // pool() copies: the row's hidden states die with their micro-batch.
+        keep: (row, encoding: Encoding): Tensor => {
+          const hidden = row.hidden!;
+          const tokens = hidden.dims[0] ?? 1;
+          const width = hidden.dims[1] ?? hidden.data.length;
+          const [vector] = pool(hidden.data, [1, tokens, width], encoding.attentionMask, pooling);
+          if (pooling === 'none') {
+            const matrix = normalized ? normalizeRows(vector!, width) : vector!;
+            return { data: matrix, dims: [matrix.length / width, width] };
+          }
+          return { data: normalized ? normalize(vector!) : vector!, dims: [width] };
+        },
+        finish: (_text, [vector]: Tensor[]) => vector!,
+      };
+    },
+  });
 
   async function similarity(
     query: string,
@@ -105,16 +106,13 @@ export function createFeatureExtraction(
   ): Promise<SimilarityResult[]> {
     checkOptionKeys(`${TASK}.similarity`, options, ['topK', ...FEATURE_EXTRACTION_OPTION_KEYS]);
     const { topK, ...embedOptions } = options;
-    if (options.pooling === 'none') {
+    if ((options.pooling ?? defaults.pooling) === 'none') {
       throw badInput(`${TASK}.similarity`, 'options.pooling', "'mean', 'cls' or 'max'", 'none');
     }
     const queryText = checkText(query, 'query');
     const { items } = asList(documents, checkText);
     const limit = integerOption(`${TASK}.similarity`, 'topK', topK, items.length, 1);
-    const [queryVector, ...documentVectors] = await embedList([queryText, ...items], {
-      ...defaults,
-      ...embedOptions,
-    });
+    const [queryVector, ...documentVectors] = (await call([queryText, ...items], embedOptions)) as Tensor[];
     return documentVectors
       .map((vector, index) => ({
         index,
@@ -125,7 +123,7 @@ export function createFeatureExtraction(
       .slice(0, limit);
   }
 
-  return makePipeline(TASK, model, embed as unknown as FeatureExtractionPipeline, { similarity });
+  return makePipeline(TASK, model, call as unknown as FeatureExtractionPipeline, { similarity, stream });
 }
 
 function normalizeRows(matrix: Float32Array, width: number): Float32Array {

@@ -1,17 +1,13 @@
-import {
-  MICRO_BATCH_OPTION_KEYS,
-  forwardInMicroBatches,
-  resolveMicroBatchOptions,
-  type MicroBatchOptions,
-} from '../batching';
+import { MICRO_BATCH_OPTION_KEYS, type MicroBatchOptions } from '../batching';
 import { TorchEncodersError } from '../errors';
-import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import type { OutputSpecs } from '../forwarder';
 import type { Model } from '../model';
-import { pickOutput } from '../outputs';
-import { badInput, booleanOption, checkOptionKeys, integerOption } from '../validate';
+import type { Encoding } from '../tokenizer';
+import { badInput, booleanOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
-import { asList } from './inputs';
-import { findAnswers, type QaAnswer } from './qa-spans';
+import { taskEntryPoints, type InputStream } from './entry-points';
+import { findAnswers, type QaAnswer, type QaWindow } from './qa-spans';
 
 export type { QaAnswer } from './qa-spans';
 
@@ -40,6 +36,14 @@ export interface QuestionAnsweringOptions extends MicroBatchOptions {
 export interface QuestionAnsweringPipeline extends PipelineHandle<'question-answering'> {
   (input: QuestionAnsweringInput, options?: QuestionAnsweringOptions): Promise<QaAnswer[]>;
   (inputs: readonly QuestionAnsweringInput[], options?: QuestionAnsweringOptions): Promise<QaAnswer[][]>;
+  /**
+   * Answers questions read from an iterable or async iterable, yielding each one's answers in
+   * input order as they are ready; memory stays bounded whatever the input's length.
+   */
+  stream(
+    inputs: InputStream<QuestionAnsweringInput>,
+    options?: QuestionAnsweringOptions,
+  ): AsyncIterable<QaAnswer[]>;
 }
 
 const TASK = 'question-answering';
@@ -53,6 +57,10 @@ export const QUESTION_ANSWERING_OPTION_KEYS = [
   'alignToWords',
   ...MICRO_BATCH_OPTION_KEYS,
 ] as const;
+const OUTPUTS: OutputSpecs = {
+  start: { names: ['start_logits'], position: 0, perToken: true },
+  end: { names: ['end_logits'], position: 1, perToken: true },
+};
 
 function checkInput(value: unknown, label: string): QuestionAnsweringInput {
   const candidate = value as { question?: unknown; context?: unknown } | null;
@@ -67,7 +75,6 @@ function checkInput(value: unknown, label: string): QuestionAnsweringInput {
 }
 
 function resolveOptions(options: QuestionAnsweringOptions, modelMaxLength: number) {
-  checkOptionKeys(TASK, options, QUESTION_ANSWERING_OPTION_KEYS);
   const maxSeqLen = integerOption(
     TASK,
     'maxSeqLen',
@@ -96,7 +103,6 @@ function resolveOptions(options: QuestionAnsweringOptions, modelMaxLength: numbe
       false,
     ),
     alignToWords: booleanOption(TASK, 'alignToWords', options.alignToWords, true),
-    batching: resolveMicroBatchOptions(TASK, options),
   };
 }
 
@@ -106,74 +112,64 @@ export function createQuestionAnswering(
   dynamicBatching?: DynamicBatchingOptions,
 ): QuestionAnsweringPipeline {
   const tokenizer = model.tokenizer!;
-  const batcher = dynamicBatcherFor(model, dynamicBatching, true);
-  resolveOptions(defaults, tokenizer.maxLength);
-
-  async function answer(
-    input: QuestionAnsweringInput | readonly QuestionAnsweringInput[],
-    options: QuestionAnsweringOptions = {},
-  ) {
-    checkOptionKeys(TASK, options, QUESTION_ANSWERING_OPTION_KEYS);
-    const {
-      topK,
-      maxSeqLen,
-      maxQuestionLen,
-      docStride,
-      maxAnswerLen,
-      handleImpossibleAnswer,
-      alignToWords,
-      batching,
-    } = resolveOptions({ ...defaults, ...options }, tokenizer.maxLength);
-
-    const { items, single } = asList(input, checkInput);
-    const windowsPerInput = await Promise.all(
-      items.map(async ({ question, context }, index) => {
-        const cut = await questionWithin(question, maxQuestionLen);
-        // The question's tokens and 3 special tokens must leave room for the stride and at least one new token.
-        const contextRoom = maxSeqLen - cut.tokens - 3;
-        if (docStride >= contextRoom) {
-          throw new TorchEncodersError(
-            'E_BAD_INPUT',
-            `${TASK}: options.docStride (${docStride}) must be smaller than the context tokens per window (${contextRoom} for ${single ? 'input' : `inputs[${index}]`}: maxSeqLen ${maxSeqLen} minus the question's ${cut.tokens} tokens and 3 special tokens)`,
-          );
-        }
-        return tokenizer.encodeWithOverflow([cut.text, context], {
-          maxLength: maxSeqLen,
-          stride: docStride,
-          truncation: 'only_second',
-        });
-      }),
-    );
-    const rows = await forwardInMicroBatches(model, windowsPerInput.flat(), tokenizer.padTokenId, {
-      ...batching,
-      perTokenScalars: true,
-      batcher,
-    });
-
-    let next = 0;
-    const results = items.map(({ context }, i) =>
-      findAnswers({
-        context,
-        windows: windowsPerInput[i]!.map((encoding) => {
-          const row = rows[next++]!;
-          return {
-            startLogits: pickOutput(row, ['start_logits'], 0, TASK).data,
-            endLogits: pickOutput(row, ['end_logits'], 1, TASK).data,
-            offsets: encoding.offsets,
-            sequenceIds: encoding.sequenceIds,
-            wordIds: encoding.wordIds,
-            clsIndex: Math.max(0, encoding.specialTokensMask.indexOf(1)),
-          };
-        }),
-        contextSequenceId: 1,
+  const { call, stream } = taskEntryPoints({
+    task: TASK,
+    optionKeys: QUESTION_ANSWERING_OPTION_KEYS,
+    defaults,
+    forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
+    check: checkInput,
+    rowTask(options: QuestionAnsweringOptions, single: boolean) {
+      const {
         topK,
+        maxSeqLen,
+        maxQuestionLen,
+        docStride,
         maxAnswerLen,
         handleImpossibleAnswer,
         alignToWords,
-      }),
-    );
-    return single ? results[0]! : results;
-  }
+      } = resolveOptions(options, tokenizer.maxLength);
+      return {
+        encode: (items: readonly QuestionAnsweringInput[], firstIndex: number) =>
+          Promise.all(
+            items.map(async ({ question, context }, offset) => {
+              const cut = await questionWithin(question, maxQuestionLen);
+              // The question's tokens and 3 special tokens must leave room for the stride and at least one new token.
+              const contextRoom = maxSeqLen - cut.tokens - 3;
+              if (docStride >= contextRoom) {
+                throw new TorchEncodersError(
+                  'E_BAD_INPUT',
+                  `${TASK}: options.docStride (${docStride}) must be smaller than the context tokens per window (${contextRoom} for ${single ? 'input' : `inputs[${firstIndex + offset}]`}: maxSeqLen ${maxSeqLen} minus the question's ${cut.tokens} tokens and 3 special tokens)`,
+                );
+              }
+              return tokenizer.encodeWithOverflow([cut.text, context], {
+                maxLength: maxSeqLen,
+                stride: docStride,
+                truncation: 'only_second',
+              });
+            }),
+          ),
+        // Copies of the logits: the views would keep the whole micro-batch's outputs alive.
+        keep: (row, encoding: Encoding): QaWindow => ({
+          startLogits: row.start!.data.slice(),
+          endLogits: row.end!.data.slice(),
+          offsets: encoding.offsets,
+          sequenceIds: encoding.sequenceIds,
+          wordIds: encoding.wordIds,
+          clsIndex: Math.max(0, encoding.specialTokensMask.indexOf(1)),
+        }),
+        finish: ({ context }: QuestionAnsweringInput, windows: QaWindow[]) =>
+          findAnswers({
+            context,
+            windows,
+            contextSequenceId: 1,
+            topK,
+            maxAnswerLen,
+            handleImpossibleAnswer,
+            alignToWords,
+          }),
+      };
+    },
+  });
 
   /** Cuts a question to its first `maxTokens` tokens, at a token boundary of the original text. */
   async function questionWithin(
@@ -186,5 +182,5 @@ export function createQuestionAnswering(
     return { text: question.slice(0, encoding!.offsets[maxTokens - 1]![1]), tokens: maxTokens };
   }
 
-  return makePipeline(TASK, model, answer as QuestionAnsweringPipeline);
+  return makePipeline(TASK, model, call as QuestionAnsweringPipeline, { stream });
 }

@@ -1,16 +1,11 @@
-import {
-  MICRO_BATCH_OPTION_KEYS,
-  forwardInMicroBatches,
-  resolveMicroBatchOptions,
-  type MicroBatchOptions,
-} from '../batching';
+import { MICRO_BATCH_OPTION_KEYS, type MicroBatchOptions } from '../batching';
 import { sigmoid, softmax, topK as topKOf } from '../math';
-import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import type { OutputSpecs } from '../forwarder';
 import type { Model, TextInput } from '../model';
-import { pickOutput } from '../outputs';
-import { badInput, checkOptionKeys, choiceOption, integerOption } from '../validate';
+import { badInput, choiceOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
-import { asList } from './inputs';
+import { taskEntryPoints, type InputStream } from './entry-points';
 
 export type FunctionToApply = 'softmax' | 'sigmoid' | 'none';
 
@@ -34,6 +29,11 @@ export interface TextClassificationPipeline extends PipelineHandle<'text-classif
   (input: TextInput, options?: TextClassificationOptions): Promise<LabelScore[]>;
   /** Classifies each input; results in input order. */
   (inputs: readonly TextInput[], options?: TextClassificationOptions): Promise<LabelScore[][]>;
+  /**
+   * Classifies inputs read from an iterable or async iterable, yielding each one's labels in input
+   * order as they are ready; memory stays bounded whatever the input's length.
+   */
+  stream(inputs: InputStream<TextInput>, options?: TextClassificationOptions): AsyncIterable<LabelScore[]>;
 }
 
 const TASK = 'text-classification';
@@ -43,6 +43,7 @@ export const TEXT_CLASSIFICATION_OPTION_KEYS = [
   ...MICRO_BATCH_OPTION_KEYS,
 ] as const;
 const FUNCTIONS: readonly FunctionToApply[] = ['softmax', 'sigmoid', 'none'];
+const OUTPUTS: OutputSpecs = { logits: { names: ['logits'], position: 0, perToken: false } };
 
 function checkInput(value: unknown, label: string): TextInput {
   if (typeof value === 'string') return value;
@@ -66,14 +67,12 @@ export function defaultFunctionToApply(problemType: string | undefined, numLabel
 }
 
 function resolveOptions(options: TextClassificationOptions) {
-  checkOptionKeys(TASK, options, TEXT_CLASSIFICATION_OPTION_KEYS);
   return {
     topK: options.topK === null ? null : integerOption(TASK, 'topK', options.topK, 1, 1),
     explicitFunction:
       options.functionToApply === undefined
         ? undefined
         : choiceOption(TASK, 'functionToApply', options.functionToApply, FUNCTIONS, 'softmax'),
-    batching: resolveMicroBatchOptions(TASK, options),
   };
 }
 
@@ -84,34 +83,36 @@ export function createTextClassification(
 ): TextClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
-  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
-  resolveOptions(defaults);
-
-  async function classify(input: TextInput | readonly TextInput[], options: TextClassificationOptions = {}) {
-    checkOptionKeys(TASK, options, TEXT_CLASSIFICATION_OPTION_KEYS);
-    const { topK, explicitFunction, batching } = resolveOptions({ ...defaults, ...options });
-
-    const { items, single } = asList(input, checkInput);
-    const encodings = await tokenizer.encodeBatch(
-      items.map((item): string | [string, string] =>
-        typeof item === 'string' ? item : [item.text, item.textPair],
-      ),
-    );
-    const rows = await forwardInMicroBatches(model, encodings, tokenizer.padTokenId, {
-      ...batching,
-      batcher,
-    });
-    const results = rows.map((row) => {
-      const logits = pickOutput(row, ['logits'], 0, TASK).data;
-      const apply = explicitFunction ?? defaultFunctionToApply(config.problemType, logits.length);
-      const scores = apply === 'softmax' ? softmax(logits) : apply === 'sigmoid' ? sigmoid(logits) : logits;
-      return topKOf(scores, topK).map(({ index, value }) => ({
-        label: config.id2label[index] ?? `LABEL_${index}`,
-        score: value,
-      }));
-    });
-    return single ? results[0]! : results;
-  }
-
-  return makePipeline(TASK, model, classify as TextClassificationPipeline);
+  const { call, stream } = taskEntryPoints({
+    task: TASK,
+    optionKeys: TEXT_CLASSIFICATION_OPTION_KEYS,
+    defaults,
+    forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
+    check: checkInput,
+    rowTask(options: TextClassificationOptions) {
+      const { topK, explicitFunction } = resolveOptions(options);
+      return {
+        encode: async (items: readonly TextInput[]) =>
+          (
+            await tokenizer.encodeBatch(
+              items.map((item): string | [string, string] =>
+                typeof item === 'string' ? item : [item.text, item.textPair],
+              ),
+            )
+          ).map((encoding) => [encoding]),
+        keep: (row): LabelScore[] => {
+          const logits = row.logits!.data;
+          const apply = explicitFunction ?? defaultFunctionToApply(config.problemType, logits.length);
+          const scores =
+            apply === 'softmax' ? softmax(logits) : apply === 'sigmoid' ? sigmoid(logits) : logits;
+          return topKOf(scores, topK).map(({ index, value }) => ({
+            label: config.id2label[index] ?? `LABEL_${index}`,
+            score: value,
+          }));
+        },
+        finish: (_item, [labels]: LabelScore[][]) => labels!,
+      };
+    },
+  });
+  return makePipeline(TASK, model, call as TextClassificationPipeline, { stream });
 }

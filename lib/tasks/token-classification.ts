@@ -1,17 +1,12 @@
-import {
-  MICRO_BATCH_OPTION_KEYS,
-  forwardInMicroBatches,
-  resolveMicroBatchOptions,
-  type MicroBatchOptions,
-} from '../batching';
+import { MICRO_BATCH_OPTION_KEYS, type MicroBatchOptions } from '../batching';
 import { softmax } from '../math';
-import { dynamicBatcherFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
+import type { OutputSpecs } from '../forwarder';
 import type { Model } from '../model';
-import { pickOutput } from '../outputs';
 import type { Encoding } from '../tokenizer';
-import { badInput, checkOptionKeys, choiceOption, integerOption, stringArrayOption } from '../validate';
+import { badInput, choiceOption, integerOption, stringArrayOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
-import { asList } from './inputs';
+import { taskEntryPoints, type InputStream } from './entry-points';
 import {
   aggregateWindowedTokens,
   type AggregationStrategy,
@@ -54,6 +49,18 @@ export interface TokenClassificationPipeline extends PipelineHandle<'token-class
     inputs: readonly string[],
     options: TokenClassificationOptions & { aggregationStrategy: 'simple' | 'first' | 'average' | 'max' },
   ): Promise<EntityGroup[][]>;
+  /**
+   * Recognizes entities in texts read from an iterable or async iterable, yielding each text's in
+   * input order as they are ready; memory stays bounded whatever the input's length.
+   */
+  stream(
+    inputs: InputStream<string>,
+    options?: TokenClassificationOptions & { aggregationStrategy?: 'none' },
+  ): AsyncIterable<TokenEntity[]>;
+  stream(
+    inputs: InputStream<string>,
+    options: TokenClassificationOptions & { aggregationStrategy: 'simple' | 'first' | 'average' | 'max' },
+  ): AsyncIterable<EntityGroup[]>;
 }
 
 const TASK = 'token-classification';
@@ -64,6 +71,7 @@ export const TOKEN_CLASSIFICATION_OPTION_KEYS = [
   ...MICRO_BATCH_OPTION_KEYS,
 ] as const;
 const STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max'];
+const OUTPUTS: OutputSpecs = { logits: { names: ['logits'], position: 0, perToken: true } };
 
 function checkText(value: unknown, label: string): string {
   if (typeof value !== 'string') throw badInput(TASK, label, 'a string', value);
@@ -88,13 +96,11 @@ function predictionsOf(encoding: Encoding, logits: Float32Array, numLabels: numb
 }
 
 function resolveOptions(options: TokenClassificationOptions, maxLength: number) {
-  checkOptionKeys(TASK, options, TOKEN_CLASSIFICATION_OPTION_KEYS);
   return {
     strategy: choiceOption(TASK, 'aggregationStrategy', options.aggregationStrategy, STRATEGIES, 'none'),
     ignoreLabels: stringArrayOption(TASK, 'ignoreLabels', options.ignoreLabels, ['O']),
     // Each window holds 2 special tokens and must move forward by at least one token.
     stride: integerOption(TASK, 'stride', options.stride, Math.floor(maxLength / 4), 0, maxLength - 3),
-    batching: resolveMicroBatchOptions(TASK, options),
   };
 }
 
@@ -105,44 +111,36 @@ export function createTokenClassification(
 ): TokenClassificationPipeline {
   const config = model.config!;
   const tokenizer = model.tokenizer!;
-  const batcher = dynamicBatcherFor(model, dynamicBatching, false);
   const maxLength = tokenizer.maxLength;
-  resolveOptions(defaults, maxLength);
-
-  async function recognize(input: string | readonly string[], options: TokenClassificationOptions = {}) {
-    checkOptionKeys(TASK, options, TOKEN_CLASSIFICATION_OPTION_KEYS);
-    const { strategy, ignoreLabels, stride, batching } = resolveOptions(
-      { ...defaults, ...options },
-      maxLength,
-    );
-
-    const { items, single } = asList(input, checkText);
-    const windowsPerText = await Promise.all(
-      items.map((text) => tokenizer.encodeWithOverflow(text, { maxLength, stride })),
-    );
-    const flat = windowsPerText.flat();
-    const rows = await forwardInMicroBatches(model, flat, tokenizer.padTokenId, { ...batching, batcher });
-
-    let next = 0;
-    const results = items.map((text, i) => {
-      const windows = windowsPerText[i]!.map((encoding) => {
-        const logits = pickOutput(rows[next++]!, ['logits'], 0, TASK);
-        const numLabels = logits.dims[1] ?? 1;
-        return predictionsOf(encoding, logits.data, numLabels);
-      });
-      return aggregateWindowedTokens({
-        text,
-        windows,
-        id2label: config.id2label,
-        strategy,
-        ignoreLabels,
-        continuingSubwordPrefix: tokenizer.continuingSubwordPrefix,
-        tokensToString: (tokens) => tokenizer.tokensToString(tokens),
-        unkToken: tokenizer.specialTokens.unk,
-      });
-    });
-    return single ? results[0]! : results;
-  }
-
-  return makePipeline(TASK, model, recognize as TokenClassificationPipeline);
+  const { call, stream } = taskEntryPoints({
+    task: TASK,
+    optionKeys: TOKEN_CLASSIFICATION_OPTION_KEYS,
+    defaults,
+    forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
+    check: checkText,
+    rowTask(options: TokenClassificationOptions) {
+      const { strategy, ignoreLabels, stride } = resolveOptions(options, maxLength);
+      return {
+        // A text longer than the model's maximum length runs as overlapping windows.
+        encode: (texts: readonly string[]) =>
+          Promise.all(texts.map((text) => tokenizer.encodeWithOverflow(text, { maxLength, stride }))),
+        keep: (row, encoding: Encoding) => {
+          const logits = row.logits!;
+          return predictionsOf(encoding, logits.data, logits.dims[1] ?? 1);
+        },
+        finish: (text, windows: TokenPrediction[][]) =>
+          aggregateWindowedTokens({
+            text,
+            windows,
+            id2label: config.id2label,
+            strategy,
+            ignoreLabels,
+            continuingSubwordPrefix: tokenizer.continuingSubwordPrefix,
+            tokensToString: (tokens) => tokenizer.tokensToString(tokens),
+            unkToken: tokenizer.specialTokens.unk,
+          }),
+      };
+    },
+  });
+  return makePipeline(TASK, model, call as TokenClassificationPipeline, { stream });
 }

@@ -111,27 +111,26 @@ describe('padSequences', () => {
 describe('splitRows', () => {
   const data = Float32Array.from({ length: 2 * 3 * 2 }, (_, i) => i);
 
-  it('cuts per-token outputs to each row length and keeps per-row outputs whole', () => {
+  it('cuts the outputs named per token to each row length and keeps the others whole', () => {
     const rows = splitRows(
       {
         hidden: { data, dims: [2, 3, 2] },
         logits: { data: Float32Array.from([1, 2, 3, 4, 5, 6]), dims: [2, 3] },
       },
       [3, 1],
-      3,
+      new Set(['hidden']),
     );
     expect(rows[0]!.hidden).toEqual({ data: Float32Array.from([0, 1, 2, 3, 4, 5]), dims: [3, 2] });
     expect(rows[1]!.hidden).toEqual({ data: Float32Array.from([6, 7]), dims: [1, 2] });
-    // [batch, 3] with 3 labels and padded length 3: a classifier, not per token.
+    // [batch, 3] with 3 labels and padded length 3: a classifier, since the task did not name it per token.
     expect(rows[1]!.logits).toEqual({ data: Float32Array.from([4, 5, 6]), dims: [3] });
   });
 
-  it('treats [batch, seq] outputs as per token when asked (QA logits)', () => {
+  it('cuts [batch, seq] outputs named per token (QA logits) to each row length', () => {
     const rows = splitRows(
       { start: { data: Float32Array.from([1, 2, 3, 4, 5, 6]), dims: [2, 3] } },
       [3, 2],
-      3,
-      true,
+      new Set(['start']),
     );
     expect(rows[1]!.start).toEqual({ data: Float32Array.from([4, 5]), dims: [2] });
   });
