@@ -38,7 +38,8 @@ export interface NativeModel {
   /**
    * Runs the module on the model's own thread. Dict outputs are named by key, tuples
    * output_0..n (nested: output_i_j), a lone tensor output_0, unless outputNames was given.
-   * An absent token_type_ids that the module takes is zeros. `abortFlag`: an Int32Array of one
+   * An absent token_type_ids that the module takes is zeros. The inputs are copied (as int64)
+   * before this returns; the abort flag is read in place. `abortFlag`: an Int32Array of one
    * element; a call whose flag is non-zero (Atomics.store) when a worker reaches it does not run
    * and rejects with E_ABORTED. A call already running finishes.
    */

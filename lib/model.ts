@@ -281,7 +281,8 @@ export class Model {
 
   /**
    * Runs the module on `inputs` of shape `dims` = [batch, seq], off the event loop; concurrent
-   * calls queue on the model's workers. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED, and
+   * calls queue on the model's workers. The inputs are copied when the call is made, so the
+   * caller may reuse, change or transfer its arrays at once. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED, and
    * with E_ABORTED (its `cause` the signal's reason) the moment `options.signal` aborts: a forward
    * still queued then never runs, one already running finishes and its result is dropped.
    */

@@ -149,9 +149,9 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
   if (!model_) {
     return RejectedPromise(env, Error(ErrorCode::kDisposed, "forward: the model is disposed"));
   }
-  MarshalledInputs inputs;
+  std::vector<te::NamedTensor> inputs;
   try {
-    inputs = WrapInputs(info[0], info[1]);
+    inputs = CopyInputs(info[0], info[1]);
   } catch (const Error& e) {
     return RejectedPromise(env, e);
   }
@@ -169,14 +169,14 @@ Napi::Value ModelHandle::Forward(const Napi::CallbackInfo& info) {
     }
     auto flag = info[2].As<Napi::Int32Array>();
     abort_flag = flag.Data();
-    inputs.arrays.push_back(Napi::Persistent(flag.As<Napi::Object>()));
   }
   auto outputs = std::make_shared<std::vector<te::NamedTensor>>();
   auto call = std::make_unique<PendingCall>(env);
   call->abort_flag = abort_flag;
-  call->keep_alive = std::move(inputs.arrays);
+  if (abort_flag != nullptr)
+    call->keep_alive.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
   call->keep_alive.push_back(Napi::Persistent(Value()));
-  call->work = [model = model_, tensors = std::move(inputs.tensors), outputs] {
+  call->work = [model = model_, tensors = std::move(inputs), outputs] {
     *outputs = model->Forward(tensors);
   };
   call->resolve = [outputs](Napi::Env env) -> Napi::Value { return ExposeOutputs(env, *outputs); };

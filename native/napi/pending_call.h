@@ -23,7 +23,7 @@ struct PendingCall {
   std::function<void()> work;
   // Runs on the JS thread after `work` succeeded; returns the value the promise resolves to.
   std::function<Napi::Value(Napi::Env)> resolve;
-  // JS objects that must outlive the work: the typed arrays whose memory it reads, the model.
+  // JS objects that must outlive the work: the model's handle, the abort flag it reads.
   std::vector<Napi::ObjectReference> keep_alive;
   // Owned here, not by the lambdas, so that it is released on the JS thread.
   std::optional<te::Error> error;

@@ -36,7 +36,7 @@ std::vector<int64_t> ReadDims(Napi::Value dims) {
 
 }  // namespace
 
-MarshalledInputs WrapInputs(Napi::Value inputs, Napi::Value dims) {
+std::vector<te::NamedTensor> CopyInputs(Napi::Value inputs, Napi::Value dims) {
   if (!inputs.IsObject() || inputs.IsArray() || inputs.IsTypedArray() || inputs.IsFunction()) {
     throw BadInput(
         "forward: inputs must be an object of typed arrays keyed by input name "
@@ -46,7 +46,7 @@ MarshalledInputs WrapInputs(Napi::Value inputs, Napi::Value dims) {
   const std::vector<int64_t> shape = ReadDims(dims);
   const int64_t expected_length = shape[0] * shape[1];
 
-  MarshalledInputs result;
+  std::vector<te::NamedTensor> result;
   Napi::Object object = inputs.As<Napi::Object>();
   Napi::Array names = object.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
@@ -68,10 +68,10 @@ MarshalledInputs WrapInputs(Napi::Value inputs, Napi::Value dims) {
     }
     void* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
     const auto dtype = type == napi_bigint64_array ? torch::kInt64 : torch::kInt32;
-    result.tensors.push_back({name, torch::from_blob(data, shape, torch::dtype(dtype))});
-    result.arrays.push_back(Napi::Persistent(array.As<Napi::Object>()));
+    at::Tensor borrowed = torch::from_blob(data, shape, torch::dtype(dtype));
+    result.push_back({name, borrowed.to(torch::kInt64, /*non_blocking=*/false, /*copy=*/true)});
   }
-  if (result.tensors.empty()) {
+  if (result.empty()) {
     throw BadInput("forward: inputs has no typed arrays; expected at least input_ids");
   }
   return result;

@@ -68,3 +68,23 @@ describe('forward arguments with defaults', () => {
     expect(Array.from(output_0!.data)).toEqual([5 + 100, 6 + 100]);
   });
 });
+
+describe('forward inputs are copied when the call is made', () => {
+  it('reads what was passed, whatever the caller does to its arrays while the forward waits and runs', async () => {
+    await using model = await Model.load(modelFile, { threads: 1, workers: 1 });
+    // A forward queued behind 50 others starts well after the caller has changed its arrays.
+    const queued = Array.from({ length: 50 }, () =>
+      model.forward({ input_ids: BigInt64Array.from({ length: 4096 }, () => 1n) }, [1, 4096]),
+    );
+    const inputIds = ids();
+    const tokenTypes = twos();
+    const result = model.forward({ input_ids: inputIds, token_type_ids: tokenTypes }, [1, 2]);
+    inputIds.fill(9n);
+    tokenTypes.fill(0n);
+    // A transferred buffer is detached here: a borrowed pointer would read freed or foreign memory.
+    structuredClone(inputIds.buffer, { transfer: [inputIds.buffer] });
+    await Promise.all(queued);
+    const { output_0 } = await result;
+    expect(Array.from(output_0!.data)).toEqual([5 + 2000 - 100, 6 + 2000 - 100]);
+  });
+});
