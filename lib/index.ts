@@ -18,6 +18,7 @@ export { pipeline } from './pipeline';
 export type { PipelineOptions, Task } from './pipeline';
 export type { DynamicBatchingOptions } from './dynamic-batcher';
 export type { MicroBatchOptions } from './batching';
+export type { InputStream } from './tasks/entry-points';
 export { argmax, sigmoid, softmax, topK } from './math';
 export { cosineSimilarity, normalize } from './tasks/pooling';
 export type {
