@@ -10,9 +10,9 @@
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
-// sentiment, int8-accuracy, concurrency, concurrency-base, node-share, sgemm, profile, diagnostics), --skip-wasm,
-// --skip-1.13 (no rows on Debian's libtorch), --runs N (latency runs, overrides the mode), --processes N (processes
-// per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py in the project venv's Python,
+// sentiment, int8-accuracy, concurrency, concurrency-base, node-share, responsiveness, sgemm, profile, diagnostics),
+// --skip-wasm, --skip-1.13 (no rows on Debian's libtorch), --runs N (latency runs, overrides the mode), --processes N
+// (processes per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py in the project venv's Python,
 // torch 2.13; BENCH_PYTHON overrides; BENCH_PYTHON_113, default /usr/bin/python3, runs 1.13's GEMM peak; the 1.13
 // rows set TORCH_ENCODERS_LIBTORCH=BENCH_DEBIAN_LIBTORCH, default /usr/lib/x86_64-linux-gnu) is cached in
 // bench/.cache/ and re-done when its inputs change. Do not time anything while other heavy work runs: the run records the load average and any demo training process it sees, and says so in
@@ -103,6 +103,7 @@ const PLANS = {
     throughputWasm: { rounds: 1, warmupCount: 32, batchSize: 8 },
     concurrency: { count: 64, warmupRounds: 2, rounds: 6 },
     concurrencyBase: { count: 64, warmupRounds: 1, rounds: 2 },
+    responsiveness: { baseConcurrent: 8, textConcurrent: 64, warmupRounds: 1, rounds: 3, idleMs: 3000 },
     breakdown: { warmup: 3, runs: 20 },
     sgemm: { n: 2048, repeats: 10 },
     profile: { warmup: 3, runs: 5 },
@@ -120,6 +121,7 @@ const PLANS = {
     throughputWasm: { rounds: 1, warmupCount: 16, batchSize: 8 },
     concurrency: { count: 64, warmupRounds: 1, rounds: 2 },
     concurrencyBase: { count: 64, warmupRounds: 1, rounds: 1 },
+    responsiveness: { baseConcurrent: 8, textConcurrent: 64, warmupRounds: 1, rounds: 2, idleMs: 2000 },
     breakdown: { warmup: 2, runs: 8 },
     sgemm: { n: 2048, repeats: 5 },
     profile: { warmup: 2, runs: 3 },
@@ -136,6 +138,7 @@ const PLANS = {
     throughputWasm: { rounds: 1, warmupCount: 8, batchSize: 8 },
     concurrency: { count: 8, warmupRounds: 1, rounds: 1 },
     concurrencyBase: { count: 8, warmupRounds: 1, rounds: 1 },
+    responsiveness: { baseConcurrent: 2, textConcurrent: 8, warmupRounds: 1, rounds: 1, idleMs: 200 },
     breakdown: { warmup: 1, runs: 2 },
     sgemm: { n: 256, repeats: 2 },
     diagnostics: false,
@@ -404,6 +407,33 @@ function buildJobs(options, plan, manifest) {
     });
   }
 
+  // Event-loop delay while forwards run, against the same process idle (bench/contenders/responsiveness.js): raw
+  // BERT-base forwards, and single-text calls of the sentiment classifier's pipeline (tokenizer, post-processing).
+  if (want('responsiveness')) {
+    const { baseConcurrent, textConcurrent, ...each } = plan.responsiveness;
+    for (const [contender, library] of [
+      ['torch-encoders', 'torch-encoders'],
+      ['transformers-js-node', 'transformers-js'],
+    ]) {
+      const common = { scenario: 'responsiveness', script: 'responsiveness.js', library, ...each };
+      add('responsiveness', contender, {
+        ...common,
+        task: 'base',
+        modelDir: base.dir,
+        seq: 128,
+        concurrent: baseConcurrent,
+        variant: `${baseConcurrent} concurrent ${base.name} b1 x 128 forwards`,
+      });
+      add('responsiveness', contender, {
+        ...common,
+        task: 'text-classification',
+        modelDir: library === 'torch-encoders' ? classifier.dir : classifier.onnxDir,
+        concurrent: textConcurrent,
+        variant: `${textConcurrent} concurrent text-classification calls`,
+      });
+    }
+  }
+
   // What limits torch-encoders: the same TorchScript under other settings (full runs, or --only diagnostics).
   if (
     (plan.diagnostics && options.only === null) ||
@@ -536,7 +566,8 @@ function runJob(entry, tmpDir, timeoutMs, index, total) {
   const jobFile = path.join(tmpDir, `job-${index}.in.json`);
   const job = { ...entry.job, out };
   fs.writeFileSync(jobFile, JSON.stringify(job));
-  const script = path.join(BENCH, 'contenders', contender.script);
+  // job.script: a scenario with a script of its own (responsiveness) rather than the contender's.
+  const script = path.join(BENCH, 'contenders', job.script ?? contender.script);
   const [command, args] =
     contender.kind === 'python'
       ? [contender.python ?? PYTHON, [script, '--job', jobFile]]
@@ -610,7 +641,11 @@ function summarize(runs, manifest) {
     stats(result.timesMs ?? result.latenciesMs ?? result.roundsMs ?? []).median;
   const merged = new Map();
   for (const run of runs) {
-    if (!run.ok || ['sgemm', 'node-share', 'profile', 'int8-accuracy'].includes(run.scenario)) continue;
+    if (
+      !run.ok ||
+      ['sgemm', 'node-share', 'profile', 'int8-accuracy', 'responsiveness'].includes(run.scenario)
+    )
+      continue;
     const key = `${run.scenario}|${run.job.scenario}|${run.contender}|${run.job.variant ?? ''}`;
     const seen = merged.get(key);
     if (seen === undefined) {
@@ -768,6 +803,22 @@ function nodeShare(runs) {
     peakRssMb: run.result.peakRssMb,
     raw: { parts, pipelineMs, pipelineForwardMs },
   };
+}
+
+/** Event-loop delay per library and workload, busy against idle (bench/contenders/responsiveness.js). */
+function responsiveness(runs) {
+  return runs
+    .filter((r) => r.scenario === 'responsiveness' && r.ok)
+    .map((r) => ({
+      contender: r.contender,
+      task: r.job.task,
+      variant: r.job.variant,
+      calls: r.result.calls,
+      workers: r.result.workers,
+      foreignCpuShare: r.result.foreignCpuShare ?? null,
+      idle: r.result.idle,
+      busy: r.result.busy,
+    }));
 }
 
 /** The number format of a row: fp32, int8 (torch-encoders' dynamic quantization), q8 (transformers.js), bf16. */
@@ -1115,6 +1166,7 @@ async function main() {
     int8Accuracy: accuracyRun ? accuracyRun.result : null,
     summary: rows,
     nodeShare: nodeShare(runs),
+    responsiveness: responsiveness(runs),
     agreement: checks,
     acceptance: acceptance(rows),
     failures: runs

@@ -274,6 +274,28 @@ function nodeShareSection(share) {
   ];
 }
 
+function responsivenessSection(rows) {
+  if (!rows || rows.length === 0) return [];
+  const delay = (d) => `${fmt(d.p50Ms, 1)} / ${fmt(d.p99Ms, 1)} / ${ms(d.maxMs)} ms`;
+  return [
+    '## Event-loop responsiveness while the model works',
+    '',
+    'Event-loop delay (how late a 10 ms timer fires, as `perf_hooks.monitorEventLoopDelay` samples it, plus the ' +
+      'stretch from its last tick to the end) in one process: idle after warm-up, then while rounds of calls issued ' +
+      'at once run (bench/contenders/responsiveness.js). "late" is the share of the busy wall time the loop spent ' +
+      'late: near 0 the loop kept turning, 1 it never turned. Beside other work on the cores the idle row shows it too.',
+    '',
+    '| contender | workload | calls | idle p50 / p99 / max | busy p50 / p99 / max | late | busy wall |',
+    '| --- | --- | ---: | --- | --- | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${SHORT[r.contender] ?? r.contender} | ${r.variant} | ${r.calls} | ${delay(r.idle)} | ` +
+        `${delay(r.busy)} | ${fmt(100 * r.busy.lateShare, 0)}% | ${ms(r.busy.wallMs)} ms |`,
+    ),
+    '',
+  ];
+}
+
 function markdown(results, svgName) {
   const m = results.machine;
   const v = results.versions;
@@ -370,6 +392,7 @@ function markdown(results, svgName) {
   lines.push(...acceptanceSection(results));
   lines.push(...gemmSection(results));
   lines.push(...nodeShareSection(results.nodeShare));
+  lines.push(...responsivenessSection(results.responsiveness));
   for (const profile of results.profiles ?? [results.profile])
     lines.push(...profileSection(profile, results));
   if (results.agreement.length > 0) {
