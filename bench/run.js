@@ -121,7 +121,7 @@ const PLANS = {
     throughputWasm: { rounds: 1, warmupCount: 16, batchSize: 8 },
     concurrency: { count: 64, warmupRounds: 1, rounds: 2 },
     concurrencyBase: { count: 64, warmupRounds: 1, rounds: 1 },
-    responsiveness: { baseConcurrent: 8, textConcurrent: 64, warmupRounds: 1, rounds: 2, idleMs: 2000 },
+    responsiveness: { baseConcurrent: 4, textConcurrent: 64, warmupRounds: 1, rounds: 1, idleMs: 1000 },
     breakdown: { warmup: 2, runs: 8 },
     sgemm: { n: 2048, repeats: 5 },
     profile: { warmup: 2, runs: 3 },
