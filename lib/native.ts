@@ -18,6 +18,12 @@ export const MKL_OVERRIDE_FILE = 'torch_encoders_mkl_cpu.so';
 /** Set to 0 to keep MKL's own CPU-vendor check (see README, "MKL on AMD"). */
 export const MKL_OVERRIDE_VARIABLE = 'TORCH_ENCODERS_MKL_OVERRIDE';
 const MKL_VENDOR_SYMBOL = 'mkl_serv_intel_cpu_true';
+/**
+ * A folder to load the binary from instead of build/<tag>/Release and the prebuilds: a variant
+ * build of the same runtime kept beside the real one, such as the sanitizer build
+ * (tools/sanitizers/run.sh). Unset by default.
+ */
+export const BINARY_DIR_VARIABLE = 'TORCH_ENCODERS_BINARY_DIR';
 
 interface Loader {
   preloadGlobal(file: string): string | null;
@@ -190,7 +196,12 @@ function foreignTorchLibraries(loader: Loader, addonFile: string, runtime: Libto
  */
 export function loadBinding(root: string, env: NodeJS.ProcessEnv = process.env): LoadedBinding {
   const runtime = discoverLibtorch(root, env);
-  const binaryDir = binaryFolders(root, runtime.tag).find((dir) => fs.existsSync(path.join(dir, ADDON_FILE)));
+  const explicitDir = env[BINARY_DIR_VARIABLE] ? path.resolve(env[BINARY_DIR_VARIABLE]) : undefined;
+  if (explicitDir !== undefined && !fs.existsSync(path.join(explicitDir, ADDON_FILE))) {
+    throw loadError(`${BINARY_DIR_VARIABLE}=${explicitDir} holds no ${ADDON_FILE}`);
+  }
+  const binaryDir =
+    explicitDir ?? binaryFolders(root, runtime.tag).find((dir) => fs.existsSync(path.join(dir, ADDON_FILE)));
   if (binaryDir === undefined) throw loadError(missingBinaryMessage(root, runtime));
   const addonFile = path.join(binaryDir, ADDON_FILE);
 

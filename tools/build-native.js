@@ -8,6 +8,9 @@
 //   node tools/build-native.js --libtorch PATH    build for that libtorch (same forms as the variable)
 //   node tools/build-native.js --install          npm's install step: nothing when a binary for the
 //                                                 libtorch found exists (a prebuild), a build otherwise
+//   node tools/build-native.js --out DIR          build into DIR (binary in DIR/Release) instead of
+//                                                 build/<tag>: a variant such as the sanitizer build
+//                                                 (tools/sanitizers/run.sh) beside the real one
 //   node tools/build-native.js ... -- ARGS         ARGS go to cmake-js as they are, e.g. for a CUDA libtorch
 //                                                 whose toolkit lacks a library: --CDCUDA_nvrtc_LIBRARY=/path
 //
@@ -34,7 +37,11 @@ let options;
 try {
   ({ values: options } = parseArgs({
     args: argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv,
-    options: { libtorch: { type: 'string' }, install: { type: 'boolean', default: false } },
+    options: {
+      libtorch: { type: 'string' },
+      install: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
   }));
 } catch (error) {
   console.error(`build-native: ${error.message}`);
@@ -72,7 +79,7 @@ if (runtime.cmakeDir === '') {
   process.exit(2);
 }
 
-const out = path.join('build', runtime.tag);
+const out = options.out ?? path.join('build', runtime.tag);
 console.log(
   `build-native: building for libtorch ${runtime.version} (${runtime.libDir}, ${runtime.rule}) into ${out}`,
 );
