@@ -59,7 +59,7 @@ async function terminations(model: string, scenario: Scenario, seed: number): Pr
   try {
     const { stdout } = await run(process.execPath, [...args, String(STOP_GROWTH_MIB)], {
       maxBuffer: 1 << 20,
-      timeout: 280_000,
+      timeout: 540_000,
     });
     return { exit: 'exited 0', seed, report: JSON.parse(stdout.trim().split('\n').pop()!) as Report };
   } catch (error) {
@@ -121,5 +121,7 @@ describe.each(SCENARIOS)('terminating 200 Workers (%s)', (scenario) => {
     // The scenario happened: some terminations landed inside the phase they target (for load and
     // dispose, two thirds of the delays fall inside it when nothing else runs).
     if (report!.phaseMs !== null) expect(report!.interrupted).toBeGreaterThanOrEqual(CYCLES / 10);
-  }, 300_000);
+    // The three children run side by side: at load average 17 (other people's builds) the queue and dispose
+    // scenarios needed over 280 s; about 90 s on an idle 2-core machine.
+  }, 600_000);
 });
