@@ -8,6 +8,9 @@
 //                                bench/results/latest.svg
 //   node bench/run.js --quick    fewer runs (~4 min once bench/.cache is prepared), writes <date>-quick.*
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
+//   node bench/run.js --only load-dispose   50 load/forward/dispose cycles of BERT-base, torch-encoders against
+//                                onnxruntime-node, RSS per cycle; never part of a run without --only. Alone, it
+//                                writes <date>-load-dispose.{json,md}
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
 // sentiment, int8-accuracy, concurrency, concurrency-base, node-share, responsiveness, sgemm, profile, diagnostics),
@@ -398,6 +401,24 @@ function buildJobs(options, plan, manifest) {
     }
   }
 
+  // What each load/dispose cycle of the BERT-base weights leaves behind, torch-encoders against onnxruntime-node
+  // (bench/contenders/load-dispose.js). Only when asked for (--only load-dispose): it measures memory, not speed.
+  if (options.only !== null && options.only.has('load-dispose')) {
+    const cycles = options.mode === 'smoke' ? 3 : 50;
+    for (const [contender, library] of [
+      ['torch-encoders', 'torch-encoders'],
+      ['onnxruntime-node', 'onnxruntime-node'],
+    ]) {
+      add('load-dispose', contender, {
+        scenario: 'load-dispose',
+        script: 'load-dispose.js',
+        library,
+        modelDir: base.dir,
+        cycles,
+      });
+    }
+  }
+
   if (want('node-share')) {
     add('node-share', 'torch-encoders', {
       scenario: 'breakdown',
@@ -643,7 +664,9 @@ function summarize(runs, manifest) {
   for (const run of runs) {
     if (
       !run.ok ||
-      ['sgemm', 'node-share', 'profile', 'int8-accuracy', 'responsiveness'].includes(run.scenario)
+      ['sgemm', 'node-share', 'profile', 'int8-accuracy', 'responsiveness', 'load-dispose'].includes(
+        run.scenario,
+      )
     )
       continue;
     const key = `${run.scenario}|${run.job.scenario}|${run.contender}|${run.job.variant ?? ''}`;
@@ -772,6 +795,35 @@ function summarize(runs, manifest) {
     } else row.speedVsTorchEncoders = reference.medianMs / row.medianMs;
   }
   return rows;
+}
+
+/** Per library: RSS after each load/dispose cycle, and its growth once the first cycles have settled. */
+function loadDispose(runs) {
+  const SETTLE = 5;
+  return runs
+    .filter((r) => r.scenario === 'load-dispose' && r.ok)
+    .map((r) => {
+      const { rssMb, loadedRssMb, loadMs, rssBeforeMb, versions: v } = r.result;
+      const settled = rssMb[Math.min(SETTLE, rssMb.length) - 1];
+      return {
+        contender: r.contender,
+        library: r.job.library,
+        runtime: runtimeOf(v ?? {}, { backend: 'node' }),
+        cycles: rssMb.length,
+        settleCycles: Math.min(SETTLE, rssMb.length),
+        rssBeforeMb,
+        rssAfterFirstMb: rssMb[0],
+        rssSettledMb: settled,
+        rssEndMb: rssMb[rssMb.length - 1],
+        rssMaxMb: Math.max(...rssMb),
+        growthAfterSettleMb: rssMb[rssMb.length - 1] - settled,
+        loadedRssFirstMb: loadedRssMb[0],
+        loadMedianMs: stats(loadMs).median,
+        rssMb,
+        loadedRssMb,
+        peakRssMb: r.result.peakRssMb,
+      };
+    });
 }
 
 function nodeShare(runs) {
@@ -1117,10 +1169,10 @@ async function main() {
   const accuracyRun = runs.find((r) => r.scenario === 'int8-accuracy' && r.ok);
   // Kept until the report is written, so that a failure below does not lose the measurements.
   fs.mkdirSync(options.out, { recursive: true });
-  const rawFile = path.join(
-    options.out,
-    `${today()}${options.mode === 'full' ? '' : `-${options.mode}`}.runs.json`,
-  );
+  // A run of --only load-dispose alone is named for it: it must not replace the day's full results.
+  const onlyLoadDispose = options.only !== null && [...options.only].every((id) => id === 'load-dispose');
+  const suffix = `${options.mode === 'full' ? '' : `-${options.mode}`}${onlyLoadDispose ? '-load-dispose' : ''}`;
+  const rawFile = path.join(options.out, `${today()}${suffix}.runs.json`);
   fs.writeFileSync(rawFile, JSON.stringify({ options, manifest, warnings, runs }));
   const rows = summarize(runs, manifest);
   const sgemm = sgemmRun
@@ -1135,7 +1187,6 @@ async function main() {
   }
 
   const date = today();
-  const suffix = options.mode === 'full' ? '' : `-${options.mode}`;
   const results = {
     schema: 1,
     date,
@@ -1166,6 +1217,7 @@ async function main() {
     int8Accuracy: accuracyRun ? accuracyRun.result : null,
     summary: rows,
     nodeShare: nodeShare(runs),
+    loadDispose: loadDispose(runs),
     responsiveness: responsiveness(runs),
     agreement: checks,
     acceptance: acceptance(rows),
@@ -1178,11 +1230,12 @@ async function main() {
   fs.mkdirSync(options.out, { recursive: true });
   const stem = path.join(options.out, `${date}${suffix}`);
   await report.writeJson(`${stem}.json`, results);
-  const chart = options.chart
-    ? await report.writeChart(results, `${stem}.svg`)
-    : { svg: null, reason: '--no-chart' };
+  const chart =
+    options.chart && rows.length > 0
+      ? await report.writeChart(results, `${stem}.svg`)
+      : { svg: null, reason: options.chart ? 'no latency, throughput or concurrency rows' : '--no-chart' };
   results.chart = chart;
-  if (chart.svg && options.mode === 'full')
+  if (chart.svg && options.mode === 'full' && !onlyLoadDispose)
     fs.copyFileSync(`${stem}.svg`, path.join(options.out, 'latest.svg'));
   await report.writeJson(`${stem}.json`, results);
   fs.writeFileSync(`${stem}.md`, report.markdown(results, path.basename(`${stem}.svg`)));

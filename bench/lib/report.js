@@ -296,6 +296,33 @@ function responsivenessSection(rows) {
   ];
 }
 
+/** RSS after each load/dispose cycle of the BERT-base weights, per library (bench/contenders/load-dispose.js). */
+function loadDisposeSection(rows, modelName) {
+  if (!rows || rows.length === 0) return [];
+  const every = (values) => values.map((x) => fmt(x, 0)).join(' ');
+  return [
+    `## Load/dispose cycles (${modelName}, ${rows[0].cycles} cycles)`,
+    '',
+    `Each cycle loads the same ${modelName} weights (TorchScript` +
+      ' for torch-encoders, the ONNX export of the same weights ' +
+      'for onnxruntime-node), runs two b1 × 16 forwards and frees the model (`Model.dispose()`, ' +
+      '`InferenceSession.release()`); RSS is sampled after each cycle following a full collection. Growth is ' +
+      `counted from cycle ${rows[0].settleCycles}, once the allocator has seen a few models come and go.`,
+    '',
+    '| library | runtime | RSS before | with the 1st model | after the 1st cycle | after cycle ' +
+      `${rows[0].settleCycles} | at the end | highest | growth after cycle ${rows[0].settleCycles} | load median |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.library} | ${r.runtime ?? '-'} | ${fmt(r.rssBeforeMb, 0)} MB | ${fmt(r.loadedRssFirstMb, 0)} MB | ` +
+        `${fmt(r.rssAfterFirstMb, 0)} MB | ${fmt(r.rssSettledMb, 0)} MB | ${fmt(r.rssEndMb, 0)} MB | ` +
+        `${fmt(r.rssMaxMb, 0)} MB | ${fmt(r.growthAfterSettleMb, 0)} MB | ${ms(r.loadMedianMs)} ms |`,
+    ),
+    '',
+    ...rows.flatMap((r) => [`RSS after each cycle, ${r.library} (MB): ${every(r.rssMb)}`, '']),
+  ];
+}
+
 function markdown(results, svgName) {
   const m = results.machine;
   const v = results.versions;
@@ -336,6 +363,16 @@ function markdown(results, svgName) {
       ...results.failures.map((f) => `> - ${f.scenario} / ${f.contender}: ${f.error.split('\n')[0]}`),
       '',
     );
+  }
+  if (results.summary.length === 0 && (results.loadDispose ?? []).length > 0) {
+    // A run of --only load-dispose: the rest of the report would describe scenarios that did not run.
+    lines.push(...loadDisposeSection(results.loadDispose, results.models.base.name));
+    lines.push(
+      `Raw figures: ${results.date}${results.mode === 'full' ? '' : `-${results.mode}`}-load-dispose.json. ` +
+        `Made by \`node bench/run.js --only load-dispose${results.mode === 'full' ? '' : ` --${results.mode}`}\`.`,
+      '',
+    );
+    return lines.join('\n');
   }
   if (svgName && results.chart?.svg) lines.push(`![benchmark chart](${svgName})`, '');
   lines.push('## Results', '', markdownTable(results), '');
@@ -392,6 +429,7 @@ function markdown(results, svgName) {
   lines.push(...acceptanceSection(results));
   lines.push(...gemmSection(results));
   lines.push(...nodeShareSection(results.nodeShare));
+  lines.push(...loadDisposeSection(results.loadDispose, results.models.base.name));
   lines.push(...responsivenessSection(results.responsiveness));
   for (const profile of results.profiles ?? [results.profile])
     lines.push(...profileSection(profile, results));
