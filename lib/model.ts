@@ -65,13 +65,13 @@ export type TokenTensor = BigInt64Array | Int32Array;
 
 export interface ForwardInputs {
   input_ids: TokenTensor;
+  /** Required when the module's forward takes it without a default (every exporter's module does). */
   attention_mask?: TokenTensor;
   /** Zeros when absent and the model takes it, as in Hugging Face. */
   token_type_ids?: TokenTensor;
   [input: string]: TokenTensor | undefined;
 }
 
-/** A float32 tensor, row-major. `data` views native memory that lives as long as the array. */
 export interface ForwardOptions {
   /** Aborts the call: it rejects at once with E_ABORTED. Default: none. */
   signal?: AbortSignal;
@@ -296,12 +296,13 @@ export class Model {
     checkOptionKeys('forward', options, ['signal']);
     const signal = signalOption('forward', options.signal);
     throwIfAborted('forward', signal);
+    const [ownInputs, ownDims] = readArguments(inputs, dims);
     // Read by the model's worker before it starts this forward (native/napi/pending_call.cc).
     const abortFlag = signal === undefined ? undefined : new Int32Array(1);
     try {
       const call = this.#native.forward(
-        inputs as Record<string, TokenTensor>,
-        dims as [number, number],
+        ownInputs as Record<string, TokenTensor>,
+        ownDims as [number, number],
         abortFlag,
       );
       return await raceWithSignal('forward', call, signal, () => Atomics.store(abortFlag!, 0, 1));
@@ -344,5 +345,28 @@ export class Model {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
+  }
+}
+
+/**
+ * Plain copies of forward's `inputs` object and `dims` array, read once here: a getter or proxy
+ * of the caller's that throws is the caller's bad input (E_BAD_INPUT with its error as `cause`),
+ * not a fault of the native code, which then reads only plain data. Other values pass through
+ * for the native checks to name.
+ */
+function readArguments(inputs: unknown, dims: unknown): [unknown, unknown] {
+  const plainObject = (value: unknown) =>
+    typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Array.isArray(value);
+  let name = 'inputs';
+  try {
+    const ownInputs = plainObject(inputs) ? { ...(inputs as object) } : inputs;
+    name = 'dims';
+    return [ownInputs, Array.isArray(dims) ? Array.from(dims as unknown[]) : dims];
+  } catch (error) {
+    throw new TorchEncodersError(
+      'E_BAD_INPUT',
+      `forward: reading ${name} threw (${error instanceof Error ? error.message : String(error)}); expected ${name === 'inputs' ? 'an object of typed arrays' : '[batch, seq]'}`,
+      { cause: error },
+    );
   }
 }

@@ -316,3 +316,32 @@ describe('BAD CALL: lifecycle', () => {
     expect(Array.from(outputs.output_0!.data)).toEqual(copy);
   });
 });
+
+describe("arguments whose reading throws (the caller's getters and proxies)", () => {
+  it('rejects with E_BAD_INPUT naming inputs or dims, the exception as its cause, not E_INTERNAL', async () => {
+    await using model = await Model.load(MODEL);
+    const thrown = new Error('getter of the caller');
+    const inputs = { ...tokens(1, 4) };
+    Object.defineProperty(inputs, 'token_type_ids', {
+      enumerable: true,
+      get() {
+        throw thrown;
+      },
+    });
+    let error = await rejection(model.forward(inputs, [1, 4]));
+    expectError(error, 'E_BAD_INPUT', /forward: reading inputs threw \(getter of the caller\)/);
+    expect(error.cause).toBe(thrown);
+
+    const dims = new Proxy([1, 4], {
+      get(target, key) {
+        if (key === '0') throw thrown;
+        return Reflect.get(target, key) as unknown;
+      },
+    });
+    error = await rejection(model.forward(tokens(1, 4), dims as unknown as [number, number]));
+    expectError(error, 'E_BAD_INPUT', /forward: reading dims threw/);
+    expect(error.cause).toBe(thrown);
+    // The model is unharmed.
+    expect(Object.keys(await model.forward(tokens(1, 4), [1, 4])).length).toBeGreaterThan(0);
+  });
+});

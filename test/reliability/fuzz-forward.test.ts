@@ -85,11 +85,10 @@ describe(`fuzz: Model.forward with random arrays and dims (seed ${FUZZ_SEED})`, 
     await checkProperty('concurrent forwards', property, 200, 2_000);
   });
 
-  // KNOWN BUG (found by this fuzzing, 2026-12-01, reported to the lead; fails until fixed): an exception
-  // thrown while the binding reads the caller's inputs (here a getter of the inputs object) comes back as
-  // TorchEncodersError E_INTERNAL, "a bug in this library: please report it", with the caller's message.
-  // It is the caller's value that is wrong: E_BAD_INPUT naming `inputs`, the exception as its cause.
-  it('KNOWN BUG: an inputs object whose getter throws rejects with E_INTERNAL instead of E_BAD_INPUT', async () => {
+  // Found by this fuzzing: an exception thrown while the binding read the caller's inputs (a getter of
+  // the inputs object) came back as E_INTERNAL, "a bug in this library: please report it". It is the
+  // caller's value that is wrong: E_BAD_INPUT naming `inputs`, the exception as its cause.
+  it('an inputs object whose getter throws rejects with E_BAD_INPUT, not E_INTERNAL', async () => {
     const outcome = await child.request('forward', {
       file: MODELS[0]!,
       inputs: { __fuzz: 'getterThrows' },
