@@ -39,8 +39,9 @@ class EncoderModel {
  public:
   // Loads `options.path` onto the resolved device. Throws Error kModelNotFound when no file is
   // there, kModelLoad when it is not a TorchScript module with a forward method, kBadInput or
-  // kDeviceUnavailable for the device (see ResolveDevice).
-  static std::unique_ptr<EncoderModel> Load(const LoadOptions& options);
+  // kDeviceUnavailable for the device (see ResolveDevice). Freeing the model gives its memory
+  // back to the system (malloc_trim).
+  static std::shared_ptr<EncoderModel> Load(const LoadOptions& options);
 
   // Takes int64 CPU tensors of equal shape [batch, seq], keyed by forward argument name; an
   // absent `token_type_ids` that the module takes is filled with zeros, as Hugging Face does.

@@ -48,6 +48,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new InstanceData();
   data->model_constructor = Napi::Persistent(ModelHandle::DefineClass(env));
+  data->registry = EnvRegistry::Create(env);
   env.SetInstanceData(data);
 
   exports.Set("loadModel", Napi::Function::New<ModelHandle::LoadModel>(env, "loadModel"));

@@ -3,10 +3,15 @@
 
 #include <napi.h>
 
+#include <memory>
+
+#include "napi/env_registry.h"
+
 namespace te::napi {
 
 struct InstanceData {
   Napi::FunctionReference model_constructor;
+  std::shared_ptr<EnvRegistry> registry;
 };
 
 InstanceData& GetInstanceData(Napi::Env env);

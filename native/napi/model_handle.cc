@@ -118,8 +118,10 @@ Napi::Value ModelHandle::LoadModel(const Napi::CallbackInfo& info) {
   auto call = std::make_unique<PendingCall>(env);
   call->work = [loaded, load = options.load] { loaded->model = te::EncoderModel::Load(load); };
   call->resolve = [loaded](Napi::Env env) -> Napi::Value {
-    auto* token = new LoadedModel(std::move(*loaded));
-    Napi::Value external = Napi::External<LoadedModel>::New(env, token);
+    // The constructor moves the model out of the token; if anything before it fails (a Worker
+    // being torn down), the token still holds the model and frees it here.
+    auto token = std::make_unique<LoadedModel>(std::move(*loaded));
+    Napi::Value external = Napi::External<LoadedModel>::New(env, token.get());
     return GetInstanceData(env).model_constructor.New({external});
   };
   return Schedule(env, workers, std::move(call));
@@ -131,7 +133,7 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : ObjectWrap<ModelHandl
         info.Env(),
         Error(ErrorCode::kBadInput, "NativeModel cannot be constructed directly; use loadModel()"));
   }
-  std::unique_ptr<LoadedModel> loaded(info[0].As<Napi::External<LoadedModel>>().Data());
+  LoadedModel* loaded = info[0].As<Napi::External<LoadedModel>>().Data();
   workers_ = std::move(loaded->workers);
   model_ = std::move(loaded->model);
   device_ = model_->device().str();

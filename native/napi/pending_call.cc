@@ -8,19 +8,40 @@
 #include <string>
 #include <thread>
 
+#include "napi/instance_data.h"
 #include "napi/js_errors.h"
 
 namespace te::napi {
 namespace {
 
-// Frees a call that can no longer be settled, because its environment is gone (a Worker torn
-// down). Its references cannot be deleted any more, so they are abandoned with the environment;
-// everything else (the outputs, and for a load the model and its threads) is freed. Runs on a
-// thread of its own: a load call owns the very workers that report it dropped, and a thread
-// cannot join itself.
+// Frees a call that can no longer be settled, because its environment is going (a Worker torn
+// down). Its references go to the environment's registry, whose teardown deletes them; everything
+// else (the outputs, and for a load the model and its threads) is freed here. Runs on a thread of
+// its own: a load call owns the very workers that report it dropped, and a thread cannot join
+// itself.
 void Abandon(PendingCall* call) {
-  for (auto& reference : call->keep_alive) reference.SuppressDestruct();
+  call->registry->OrphanCall(call);
   std::thread([call] { delete call; }).detach();
+}
+
+// Settles the call's promise; throws if the environment refuses.
+void SettlePromise(Napi::Env env, PendingCall& call) {
+  Napi::HandleScope scope(env);
+  if (call.error) {
+    call.deferred.Reject(ToJsError(env, *call.error).Value());
+    return;
+  }
+  Napi::Value result;
+  try {
+    result = call.resolve(env);
+  } catch (const Napi::Error& e) {
+    call.deferred.Reject(e.Value());
+    return;
+  } catch (const te::Error& e) {
+    call.deferred.Reject(ToJsError(env, e).Value());
+    return;
+  }
+  call.deferred.Resolve(result);
 }
 
 // Settles the promise. Nothing may escape: an exception thrown out of a threadsafe function's
@@ -29,32 +50,17 @@ void Abandon(PendingCall* call) {
 void Settle(Napi::Env env, Napi::Function, void*, PendingCall* raw_call) {
   std::unique_ptr<PendingCall> call(raw_call);
   if (env == nullptr) {
-    // The environment is being torn down: nothing to settle, and references can no longer be
-    // deleted.
-    for (auto& reference : call->keep_alive) reference.SuppressDestruct();
+    // The environment is being torn down: nothing to settle.
+    call->registry->OrphanCall(call.get());
     return;
   }
   try {
-    Napi::HandleScope scope(env);
-    if (call->error) {
-      call->deferred.Reject(ToJsError(env, *call->error).Value());
-      return;
-    }
-    Napi::Value result;
-    try {
-      result = call->resolve(env);
-    } catch (const Napi::Error& e) {
-      call->deferred.Reject(e.Value());
-      return;
-    } catch (const te::Error& e) {
-      call->deferred.Reject(ToJsError(env, e).Value());
-      return;
-    }
-    call->deferred.Resolve(result);
+    SettlePromise(env, *call);
+    call->registry->ForgetCall(call.get());
   } catch (...) {
     // The environment refused the settlement (it is shutting down): the promise can no longer be
-    // observed by anyone, and its references go with the environment.
-    for (auto& reference : call->keep_alive) reference.SuppressDestruct();
+    // observed by anyone, and the references wait for the environment's teardown.
+    call->registry->OrphanCall(call.get());
   }
 }
 
@@ -95,6 +101,8 @@ void RunWork(PendingCall& call) {
 Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
                        std::unique_ptr<PendingCall> call, Turn turn) {
   Napi::Promise promise = call->deferred.Promise();
+  call->registry = GetInstanceData(env).registry;
+  call->registry->AddCall(call.get());
   auto gate = std::make_shared<SettleGate>();
   SettleFunction settle = SettleFunction::New(env, "torch-encoders", 0, 1, nullptr, CloseGate,
                                               new std::shared_ptr<SettleGate>(gate));
@@ -125,6 +133,7 @@ Napi::Promise Schedule(Napi::Env env, te::InferenceWorkers& workers,
   const bool queued =
       turn == Turn::kAlone ? workers.PostExclusive(std::move(job)) : workers.Post(std::move(job));
   if (!queued) {
+    call->registry->ForgetCall(call.get());
     settle.Release();
     call->deferred.Reject(
         ToJsError(env, te::Error(ErrorCode::kDisposed, "the model is disposed")).Value());

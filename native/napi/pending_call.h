@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "core/inference_workers.h"
+#include "napi/env_registry.h"
 
 namespace te::napi {
 
@@ -23,8 +24,12 @@ struct PendingCall {
   std::function<void()> work;
   // Runs on the JS thread after `work` succeeded; returns the value the promise resolves to.
   std::function<Napi::Value(Napi::Env)> resolve;
-  // JS objects that must outlive the work: the model's handle, the abort flag it reads.
+  // JS objects that must outlive the work: the model's handle, the abort flag it reads. Deleted
+  // with the call when it settles; for a call that never settles, by its environment's teardown
+  // (EnvRegistry), the only other time Node-API lets them be deleted.
   std::vector<Napi::ObjectReference> keep_alive;
+  // The environment's registry, which holds the call from Schedule until it settles or is orphaned.
+  std::shared_ptr<EnvRegistry> registry;
   // Owned here, not by the lambdas, so that it is released on the JS thread.
   std::optional<te::Error> error;
   // The caller's abort flag (an Int32Array of one element, kept alive in keep_alive): a call

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "core/errors.h"
+#include "napi/env_registry.h"
+#include "napi/instance_data.h"
 #include "napi/js_errors.h"
 
 namespace te::napi {
@@ -78,16 +80,18 @@ std::vector<te::NamedTensor> CopyInputs(Napi::Value inputs, Napi::Value dims) {
 }
 
 Napi::Object ExposeOutputs(Napi::Env env, const std::vector<te::NamedTensor>& outputs) {
+  EnvRegistry& registry = *GetInstanceData(env).registry;
   Napi::Object result = Napi::Object::New(env);
   for (const auto& output : outputs) {
     const at::Tensor& tensor = output.tensor;
     const size_t bytes = static_cast<size_t>(tensor.numel()) * sizeof(float);
-    Napi::ArrayBuffer buffer = bytes == 0
-                                   ? Napi::ArrayBuffer::New(env, 0)
-                                   : Napi::ArrayBuffer::New(
-                                         env, tensor.data_ptr<float>(), bytes,
-                                         [](Napi::Env, void*, at::Tensor* owner) { delete owner; },
-                                         new at::Tensor(tensor));
+    // The owner is freed by the ArrayBuffer's finalizer, or by the environment's teardown when a
+    // terminated Worker's finalizers never run.
+    Napi::ArrayBuffer buffer =
+        bytes == 0
+            ? Napi::ArrayBuffer::New(env, 0)
+            : Napi::ArrayBuffer::New(env, tensor.data_ptr<float>(), bytes,
+                                     EnvRegistry::FinalizeOutput, registry.AddOutput(tensor));
     Napi::Array dims = Napi::Array::New(env, tensor.dim());
     for (int64_t d = 0; d < tensor.dim(); ++d) {
       dims.Set(static_cast<uint32_t>(d),
