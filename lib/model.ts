@@ -166,11 +166,31 @@ async function openDirectory(dir: string, maxLength: number | undefined): Promis
       maxLength,
     );
   }
-  const tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength });
+  let tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength });
   if (maxLength === undefined && modelLimit !== undefined && tokenizer.maxLength > modelLimit) {
-    return { config, metadata, tokenizer: await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit }) };
+    tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit });
   }
+  await probeTokenizer(dir, tokenizer);
   return { config, metadata, tokenizer };
+}
+
+/**
+ * Text with words, punctuation, a pair and characters outside most vocabularies: a tokenizer file
+ * that parses but cannot encode (an empty vocabulary, an unknown-token id it lacks) fails on it.
+ */
+const PROBE_TEXT = 'Hello, world! 123 \u2603 \u{1D518} \u4E2D';
+
+/** Refuses, at load, a tokenizer that cannot encode text, rather than failing every later call. */
+async function probeTokenizer(dir: string, tokenizer: TextTokenizer): Promise<void> {
+  try {
+    await tokenizer.encodeBatch([PROBE_TEXT, [PROBE_TEXT, PROBE_TEXT]]);
+  } catch (error) {
+    throw new TorchEncodersError(
+      'E_MODEL_LOAD',
+      `model directory '${dir}': its tokenizer cannot encode text (${error instanceof Error ? error.message : String(error)}); check tokenizer.json or vocab.txt`,
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -160,3 +160,20 @@ describe('manual API', () => {
     );
   });
 });
+
+describe('BAD FILE: a tokenizer that parses but cannot encode', () => {
+  it('is refused at load with E_MODEL_LOAD naming the directory, not at every call with E_INTERNAL', async () => {
+    const dir = path.join(tmp, 'empty-vocabulary');
+    fs.cpSync(CLASSIFIER, dir, { recursive: true });
+    const file = path.join(dir, 'tokenizer.json');
+    const tokenizer = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { vocab: unknown } };
+    // Found by test/reliability/fuzz-files.test.ts: no vocabulary, so no unknown token either.
+    tokenizer.model.vocab = [];
+    fs.writeFileSync(file, JSON.stringify(tokenizer));
+    expectError(
+      await rejection(pipeline('text-classification', dir)),
+      'E_MODEL_LOAD',
+      /empty-vocabulary': its tokenizer cannot encode text \(.*unk.*\); check tokenizer.json/,
+    );
+  });
+});
