@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import type { AggregationStrategy, EntityGroup, TokenEntity } from '../../lib';
-import { ROOT, venvPython } from './venv-python';
+import { runVenvPythonJson } from './venv-python';
 
 // Expected token-classification results from outside lib/: transformers' own TokenClassificationPipeline
 // (preprocess with its stride windows, postprocess with gather_pre_entities, aggregate and
@@ -152,23 +151,15 @@ export function hfTokenClassification(
       list.map(({ text, options }) => requestOf(text, options)),
     ]),
   );
-  const result = spawnSync(venvPython(), ['-c', REFERENCE_SCRIPT], {
-    cwd: ROOT,
-    input: JSON.stringify(payload),
-    encoding: 'utf8',
-    env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error', PYTHONWARNINGS: 'ignore' },
-    maxBuffer: 64 * 2 ** 20,
-  });
-  if (result.status !== 0) {
-    throw new Error(`the Python reference exited ${result.status}:\n${result.stderr.slice(-4000)}`);
-  }
-  const answers = JSON.parse(result.stdout) as Record<
-    string,
-    {
-      results: (TokenEntity | EntityGroup)[][];
-      tokens: Record<string, { tokens: string[]; offsets: [number, number][] }>;
-    }
-  >;
+  const answers = runVenvPythonJson<
+    Record<
+      string,
+      {
+        results: (TokenEntity | EntityGroup)[][];
+        tokens: Record<string, { tokens: string[]; offsets: [number, number][] }>;
+      }
+    >
+  >(REFERENCE_SCRIPT, payload, 64);
   return Object.fromEntries(
     Object.entries(payload).map(([folder, list]) => {
       const answer = answers[folder]!;

@@ -12,7 +12,14 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { FIXTURES } from '../helpers/fixtures';
 import { forwardCase, type ForwardCase } from './helpers/fuzz-arbitraries';
-import { checkProperty, expectCodedRejection, FUZZ_SEED, FuzzChild, preview } from './helpers/fuzz-harness';
+import {
+  checkProperty,
+  expectCodedRejection,
+  FUZZ_SEED,
+  FuzzChild,
+  outcomeCounter,
+  preview,
+} from './helpers/fuzz-harness';
 import type { Outcome } from './helpers/fuzz-child';
 
 // A bare TorchScript file (no tokenizer) and a model directory: both take the same forward path.
@@ -44,11 +51,7 @@ function judgeForward(outcome: Outcome, input: ForwardCase) {
 
 describe(`fuzz: Model.forward with random arrays and dims (seed ${FUZZ_SEED})`, () => {
   const child = new FuzzChild();
-  const codes: Record<string, number> = {};
-  const tally = (outcome: Outcome) => {
-    const key = outcome.ok ? 'resolved' : String(outcome.error.code);
-    codes[key] = (codes[key] ?? 0) + 1;
-  };
+  const { codes, tally } = outcomeCounter();
 
   beforeAll(async () => {
     for (const file of MODELS) await child.value('inputNames', { file });

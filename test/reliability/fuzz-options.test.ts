@@ -12,7 +12,14 @@ import fc from 'fast-check';
 import type { ErrorCode } from '../../lib';
 import { FIXTURES } from '../helpers/fixtures';
 import { LOAD_OPTIONS, optionKeys, optionsFor, TASK_OPTIONS } from './helpers/fuzz-arbitraries';
-import { checkProperty, expectCodedRejection, FUZZ_SEED, FuzzChild, preview } from './helpers/fuzz-harness';
+import {
+  checkProperty,
+  expectCodedRejection,
+  FUZZ_SEED,
+  FuzzChild,
+  outcomeCounter,
+  preview,
+} from './helpers/fuzz-harness';
 import type { Outcome } from './helpers/fuzz-child';
 
 const dir = (name: string) => path.join(FIXTURES, name);
@@ -49,11 +56,7 @@ function judgeOptions(
 
 describe(`fuzz: option objects of every pipeline (seed ${FUZZ_SEED})`, () => {
   const child = new FuzzChild();
-  const codes: Record<string, number> = {};
-  const tally = (outcome: Outcome) => {
-    const key = outcome.ok ? 'resolved' : String(outcome.error.code);
-    codes[key] = (codes[key] ?? 0) + 1;
-  };
+  const { codes, tally } = outcomeCounter();
 
   beforeAll(async () => {
     // Opens the pipelines first, so no property spends its time budget on the child's start.

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { pipeline, type TextClassificationPipeline } from '../../lib';
 import { expectError, rejection } from '../helpers/errors';
 import { FIXTURES } from '../helpers/fixtures';
-import { ROOT, venvPython } from '../helpers/venv-python';
+import { runVenvPythonJson } from '../helpers/venv-python';
 
 const TEXTS = [
   'I loved this film, the acting was superb.',
@@ -65,17 +64,7 @@ function pythonReferences(requests: Record<string, Input[]>): Record<string, Ref
       inputs.map((input) => (typeof input === 'string' ? input : [input.text, input.textPair])),
     ]),
   );
-  const result = spawnSync(venvPython(), ['-c', REFERENCE_SCRIPT], {
-    cwd: ROOT,
-    input: JSON.stringify(folders),
-    encoding: 'utf8',
-    env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error', PYTHONWARNINGS: 'ignore' },
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (result.status !== 0) {
-    throw new Error(`the Python reference exited ${result.status}:\n${result.stderr.slice(-4000)}`);
-  }
-  const answers = JSON.parse(result.stdout) as Record<string, Reference[]>;
+  const answers = runVenvPythonJson<Record<string, Reference[]>>(REFERENCE_SCRIPT, folders);
   return Object.fromEntries(Object.keys(requests).map((name) => [name, answers[path.join(FIXTURES, name)]!]));
 }
 

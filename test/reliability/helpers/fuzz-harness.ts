@@ -86,6 +86,18 @@ interface Pending {
 }
 
 /** Summarizes a request for error messages: long strings by length and head. */
+/** Counts outcomes by code ('resolved' for a result), for a file's summary line. */
+export function outcomeCounter(): { codes: Record<string, number>; tally: (outcome: Outcome) => void } {
+  const codes: Record<string, number> = {};
+  return {
+    codes,
+    tally: (outcome) => {
+      const key = outcome.ok ? 'resolved' : String(outcome.error.code);
+      codes[key] = (codes[key] ?? 0) + 1;
+    },
+  };
+}
+
 export function preview(value: unknown, limit = 600): string {
   const text = fc.stringify(value);
   return text.length > limit ? `${text.slice(0, limit)}… (${text.length} chars)` : text;
