@@ -11,8 +11,9 @@
 // here eight models' worker and OpenMP threads and tokenizers' threads each bind one), RSS grew
 // 7.3% over 10,000 calls and 23% over 40,000 (458 -> 554 MiB, the rate falling from 2.5 to 1 MiB per
 // 1,000 calls), 7.9% over 20,000 with MALLOC_ARENA_MAX=2, but 1.7% with one arena (414 -> 419 MiB)
-// on the same calls: memory the allocator keeps, not memory this library holds. With one arena a
-// leak of 2.3 KB a call (20 MiB over the 9,000 measured calls) fails the 5% bound.
+// on the same calls: memory the allocator keeps, not memory this library holds. RSS is compared
+// between the lowest samples of calls 2,000-3,000 and of the last 1,000 (soak.cjs says why); a
+// leak of 3 KB a call (20 MiB over the 7,000 calls between them) fails the 5% bound.
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';

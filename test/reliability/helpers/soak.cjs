@@ -13,8 +13,17 @@ const [libJs, fixtures, callsArg, seedArg] = process.argv.slice(2);
 const { pipeline } = require(libJs);
 
 const CALLS = Number(callsArg);
-/** Calls before the RSS baseline: pipelines, tokenizers and allocator caches reach their size. */
-const WARMUP = Math.min(1000, Math.floor(CALLS / 10));
+/**
+ * Calls before the RSS baseline: pipelines, tokenizers and allocator caches reach their size. With
+ * one glibc arena, RSS still rose over calls 1,000-2,500 of a 20,000-call run (405 -> 414 MiB) and
+ * moved within a few MiB after that (414 -> 419 MiB by 20,000).
+ */
+const WARMUP = Math.min(2000, Math.floor(CALLS / 5));
+/**
+ * RSS at each end is the lowest sample of this many calls (4 samples): a single sample moved by up
+ * to 7 MiB from one to the next (412 -> 405 MiB), as much as the growth being measured.
+ */
+const WINDOW_CALLS = 1000;
 /** Calls issued together (Promise.allSettled); dynamic batching groups the rows of a wave. */
 const WAVE = 10;
 const SAMPLE_EVERY = 250;
@@ -202,8 +211,9 @@ function memory() {
   }
   const ended = performance.now();
   const seconds = (ended - started) / 1000;
-  const afterWarmup = samples[0].rssMb;
-  const end = samples[samples.length - 1].rssMb;
+  const lowest = (list) => Math.min(...list.map((sample) => sample.rssMb));
+  const afterWarmup = lowest(samples.filter((s) => s.calls < WARMUP + WINDOW_CALLS));
+  const end = lowest(samples.filter((s) => s.calls > done - WINDOW_CALLS));
   for (const task of TASK_NAMES) {
     await pipelines[task].plain.dispose();
     await pipelines[task].dynamic.dispose();
