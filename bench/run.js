@@ -10,7 +10,7 @@
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
 //   node bench/run.js --only load-dispose   50 load/forward/dispose cycles of BERT-base, torch-encoders against
 //                                onnxruntime-node, RSS per cycle; never part of a run without --only. Alone, it
-//                                writes <date>-load-dispose.{json,md}
+//                                writes <date>-load-dispose.{json,md} (any --only run: <date>-<ids>.*)
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
 // sentiment, int8-accuracy, concurrency, concurrency-base, node-share, responsiveness, sgemm, profile, diagnostics),
@@ -1169,9 +1169,10 @@ async function main() {
   const accuracyRun = runs.find((r) => r.scenario === 'int8-accuracy' && r.ok);
   // Kept until the report is written, so that a failure below does not lose the measurements.
   fs.mkdirSync(options.out, { recursive: true });
-  // A run of --only load-dispose alone is named for it: it must not replace the day's full results.
-  const onlyLoadDispose = options.only !== null && [...options.only].every((id) => id === 'load-dispose');
-  const suffix = `${options.mode === 'full' ? '' : `-${options.mode}`}${onlyLoadDispose ? '-load-dispose' : ''}`;
+  // A run of some jobs only (--only) is named for them: it must not replace the day's full results
+  // (a --only responsiveness run replaced them once).
+  const onlySuffix = options.only === null ? '' : `-${[...options.only].sort().join('+')}`;
+  const suffix = `${options.mode === 'full' ? '' : `-${options.mode}`}${onlySuffix}`;
   const rawFile = path.join(options.out, `${today()}${suffix}.runs.json`);
   fs.writeFileSync(rawFile, JSON.stringify({ options, manifest, warnings, runs }));
   const rows = summarize(runs, manifest);
@@ -1235,7 +1236,7 @@ async function main() {
       ? await report.writeChart(results, `${stem}.svg`)
       : { svg: null, reason: options.chart ? 'no latency, throughput or concurrency rows' : '--no-chart' };
   results.chart = chart;
-  if (chart.svg && options.mode === 'full' && !onlyLoadDispose)
+  if (chart.svg && options.mode === 'full' && options.only === null)
     fs.copyFileSync(`${stem}.svg`, path.join(options.out, 'latest.svg'));
   await report.writeJson(`${stem}.json`, results);
   fs.writeFileSync(`${stem}.md`, report.markdown(results, path.basename(`${stem}.svg`)));
