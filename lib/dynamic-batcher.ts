@@ -1,12 +1,6 @@
 import { planMicroBatches, type RowOutputs, type TokenSequence } from './batching';
 import { raceWithSignal, throwIfAborted } from './abort';
-import {
-  ModelForwarder,
-  forwardRows,
-  type Forwarder,
-  type MicroBatchLimits,
-  type OutputSpecs,
-} from './forwarder';
+import { ModelForwarder, type Forwarder, type MicroBatchLimits, type OutputSpecs } from './forwarder';
 import type { Model } from './model';
 
 export interface DynamicBatchingOptions {
@@ -48,9 +42,8 @@ export class DynamicBatcher implements Forwarder {
   readonly concurrency: number;
   readonly defaultLimits: MicroBatchLimits;
   readonly #model: Model;
-  readonly #padTokenId: number;
-  readonly #outputs: OutputSpecs;
-  readonly #task: string;
+  /** Runs each shared forward. */
+  readonly #direct: ModelForwarder;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
   #forwardsInFlight = 0;
@@ -64,9 +57,7 @@ export class DynamicBatcher implements Forwarder {
     options: DynamicBatchingOptions = {},
   ) {
     this.#model = model;
-    this.#padTokenId = padTokenId;
-    this.#outputs = outputs;
-    this.#task = task;
+    this.#direct = new ModelForwarder(model, padTokenId, outputs, task);
     this.defaultLimits = {
       batchSize: options.maxBatchSize ?? 64,
       maxBatchTokens: options.maxBatchTokens ?? 16384,
@@ -143,13 +134,7 @@ export class DynamicBatcher implements Forwarder {
   async #run(members: Pending[]): Promise<void> {
     try {
       // Shared by several calls: no one call's signal may stop it.
-      const rows = await forwardRows(
-        this.#model,
-        members.map((m) => m.sequence),
-        this.#padTokenId,
-        this.#outputs,
-        this.#task,
-      );
+      const rows = await this.#direct.forward(members.map((m) => m.sequence));
       members.forEach((member, k) => member.resolve(rows[k]!));
     } catch (error) {
       for (const member of members) member.reject(error);

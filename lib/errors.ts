@@ -57,3 +57,8 @@ export function fromNativeError(error: unknown, callSite: { stack?: string }): T
   if (frames) wrapped.stack = `${wrapped.name}: ${message}\n${frames}`;
   return wrapped;
 }
+
+/** An error's message, or the thrown value as a string when it is not an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

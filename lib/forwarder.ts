@@ -86,47 +86,41 @@ export function pickOutputs(
  */
 export class ModelForwarder implements Forwarder {
   readonly concurrency: number;
-  readonly defaultLimits: MicroBatchLimits;
+  readonly defaultLimits: MicroBatchLimits = {
+    batchSize: DEFAULT_BATCH_SIZE,
+    maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS,
+  };
   readonly #model: Model;
   readonly #padTokenId: number;
   readonly #outputs: OutputSpecs;
+  readonly #perToken: ReadonlySet<string>;
   readonly #task: string;
 
   constructor(model: Model, padTokenId: number, outputs: OutputSpecs, task: string) {
     this.#model = model;
     this.#padTokenId = padTokenId;
     this.#outputs = outputs;
+    this.#perToken = new Set(Object.keys(outputs).filter((role) => outputs[role]!.perToken));
     this.#task = task;
     this.concurrency = 2 * model.workers;
-    this.defaultLimits = { batchSize: DEFAULT_BATCH_SIZE, maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS };
   }
 
-  /** `sequences` are one micro-batch, already planned within the call's limits. */
+  /**
+   * Pads `sequences` into one forward and cuts its outputs into rows. They are one micro-batch,
+   * already planned within the call's limits.
+   */
   async forward(
     sequences: readonly TokenSequence[],
-    _limits: MicroBatchLimits,
+    _limits?: MicroBatchLimits,
     signal?: AbortSignal,
   ): Promise<RowOutputs[]> {
-    return forwardRows(this.#model, sequences, this.#padTokenId, this.#outputs, this.#task, signal);
+    const { inputs, dims } = padSequences(sequences, this.#padTokenId, this.#model.inputNames);
+    const raw = await this.#model.forward(inputs, dims, signal === undefined ? {} : { signal });
+    const picked = pickOutputs(raw, this.#outputs, dims, this.#task);
+    return splitRows(
+      picked,
+      sequences.map((s) => s.ids.length),
+      this.#perToken,
+    );
   }
-}
-
-/** Pads `sequences` into one forward of `model` and cuts its outputs into rows. */
-export async function forwardRows(
-  model: Model,
-  sequences: readonly TokenSequence[],
-  padTokenId: number,
-  outputs: OutputSpecs,
-  task: string,
-  signal?: AbortSignal,
-): Promise<RowOutputs[]> {
-  const { inputs, dims } = padSequences(sequences, padTokenId, model.inputNames);
-  const raw = await model.forward(inputs, dims, signal === undefined ? {} : { signal });
-  const picked = pickOutputs(raw, outputs, dims, task);
-  const perToken = new Set(Object.keys(outputs).filter((role) => outputs[role]!.perToken));
-  return splitRows(
-    picked,
-    sequences.map((s) => s.ids.length),
-    perToken,
-  );
 }

@@ -42,7 +42,6 @@ export async function* streamMicroBatches<Item, Sequence extends TokenSequence, 
   task: RowTask<Item, Sequence, Kept, Result>,
   forwarder: Forwarder,
   options: StreamOptions,
-  windowItems = WINDOW_ITEMS,
 ): AsyncGenerator<Result, void, undefined> {
   const { signal } = options;
   throwIfAborted('forward', signal);
@@ -52,7 +51,7 @@ export async function* streamMicroBatches<Item, Sequence extends TokenSequence, 
   const abort = () => stop.abort(signal!.reason);
   signal?.addEventListener('abort', abort, { once: true });
   const slots = new Slots(forwarder.concurrency, stop.signal);
-  const windows = readWindows(items, windowItems);
+  const windows = readWindows(items, WINDOW_ITEMS);
   const running: RunningWindow<Result>[] = [];
   // The next window's read, started only when there is room for it.
   let read: Promise<IteratorResult<Item[]>> | undefined;

@@ -5,7 +5,7 @@ import type { NativeModel } from '../binding';
 import { raceWithSignal, signalOption, throwIfAborted } from './abort';
 import { padSequences } from './batching';
 import { defaultWorkers } from './default-workers';
-import { TorchEncodersError, fromNativeError } from './errors';
+import { TorchEncodersError, fromNativeError, messageOf } from './errors';
 import { readExportMetadata, type ExportMetadata } from './export-metadata';
 import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
 import { native } from './native';
@@ -187,7 +187,7 @@ async function probeTokenizer(dir: string, tokenizer: TextTokenizer): Promise<vo
   } catch (error) {
     throw new TorchEncodersError(
       'E_MODEL_LOAD',
-      `model directory '${dir}': its tokenizer cannot encode text (${error instanceof Error ? error.message : String(error)}); check tokenizer.json or vocab.txt`,
+      `model directory '${dir}': its tokenizer cannot encode text (${messageOf(error)}); check tokenizer.json or vocab.txt`,
       { cause: error },
     );
   }
@@ -302,9 +302,10 @@ export class Model {
   /**
    * Runs the module on `inputs` of shape `dims` = [batch, seq], off the event loop; concurrent
    * calls queue on the model's workers. The inputs are copied when the call is made, so the
-   * caller may reuse, change or transfer its arrays at once. Rejects with E_BAD_INPUT, E_FORWARD or E_DISPOSED, and
-   * with E_ABORTED (its `cause` the signal's reason) the moment `options.signal` aborts: a forward
-   * still queued then never runs, one already running finishes and its result is dropped.
+   * caller may reuse, change or transfer its arrays at once. Rejects with E_BAD_INPUT, E_FORWARD
+   * or E_DISPOSED, and with E_ABORTED (its `cause` the signal's reason) the moment
+   * `options.signal` aborts: a forward still queued then never runs, one already running finishes
+   * and its result is dropped.
    */
   async forward(
     inputs: ForwardInputs,
@@ -385,7 +386,7 @@ function readArguments(inputs: unknown, dims: unknown): [unknown, unknown] {
   } catch (error) {
     throw new TorchEncodersError(
       'E_BAD_INPUT',
-      `forward: reading ${name} threw (${error instanceof Error ? error.message : String(error)}); expected ${name === 'inputs' ? 'an object of typed arrays' : '[batch, seq]'}`,
+      `forward: reading ${name} threw (${messageOf(error)}); expected ${name === 'inputs' ? 'an object of typed arrays' : '[batch, seq]'}`,
       { cause: error },
     );
   }
