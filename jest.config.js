@@ -6,7 +6,7 @@ module.exports = {
   // The reliability tier (teardown cycles, soak, fuzzing) runs on its own: npm run test:reliability.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/reliability/'],
   globalSetup: '<rootDir>/test/global-setup.js',
-  // Native tests share two cores; running files in parallel only adds noise to the timing checks.
+  // The native tests use both cores each: files run one at a time, or they only slow each other down.
   maxWorkers: 1,
   testTimeout: 60000,
 };

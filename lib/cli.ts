@@ -34,7 +34,6 @@ const DEMO_MODELS: Record<TaskCommand, string> = {
 /** Inputs per pipeline call for file and stdin inputs: results are written as each chunk completes. */
 const CHUNK_SIZE = 256;
 
-/** The package root: dist/lib/cli.js → ../.., found by walking up to package.json. */
 function packageVersion(): string {
   try {
     const json = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
