@@ -9,6 +9,7 @@ import { TorchEncodersError, fromNativeError, messageOf } from './errors';
 import { readExportMetadata, type ExportMetadata } from './export-metadata';
 import { maxSequenceLength, readModelConfig, type ModelConfig } from './model-config';
 import { native } from './native';
+import { readSentenceBertConfig } from './sentence-transformers-config';
 import { TextTokenizer, type Encoding } from './tokenizer';
 import { badInput, checkOptionKeys } from './validate';
 
@@ -42,7 +43,8 @@ export interface ModelLoadOptions {
   outputNames?: string[];
   /**
    * Longest token sequence the tokenizer produces (special tokens included). Default: the
-   * tokenizer's model_max_length, capped by the model's position embeddings.
+   * max_seq_length of a sentence-transformers directory's sentence_bert_config.json, else the
+   * tokenizer's model_max_length; either capped by the model's position embeddings.
    */
   maxLength?: number;
 }
@@ -133,6 +135,7 @@ export function explainMissingOp(
 }
 
 interface ModelDirectory {
+  path: string;
   config: ModelConfig;
   tokenizer: TextTokenizer;
   metadata: ExportMetadata | undefined;
@@ -166,12 +169,18 @@ async function openDirectory(dir: string, maxLength: number | undefined): Promis
       maxLength,
     );
   }
-  let tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength });
+  // sentence-transformers truncates to max_seq_length whatever the tokenizer's model_max_length says.
+  const sentenceLimit = maxLength === undefined ? readSentenceBertConfig(dir)?.maxSeqLength : undefined;
+  let tokenizer = await TextTokenizer.fromDirectory(dir, {
+    maxLength:
+      maxLength ??
+      (sentenceLimit === undefined ? undefined : Math.min(sentenceLimit, modelLimit ?? sentenceLimit)),
+  });
   if (maxLength === undefined && modelLimit !== undefined && tokenizer.maxLength > modelLimit) {
     tokenizer = await TextTokenizer.fromDirectory(dir, { maxLength: modelLimit });
   }
   await probeTokenizer(dir, tokenizer);
-  return { config, metadata, tokenizer };
+  return { path: dir, config, metadata, tokenizer };
 }
 
 /**
@@ -268,6 +277,11 @@ export class Model {
   /** What tools/export.py recorded about model.pt (torch-encoders.json), if the directory has it. */
   get exportMetadata(): ExportMetadata | undefined {
     return this.#directory?.metadata;
+  }
+
+  /** The model directory it was loaded from, as given to load(). Undefined for a bare TorchScript file. */
+  get directory(): string | undefined {
+    return this.#directory?.path;
   }
 
   /** The model directory's tokenizer. Undefined for a bare TorchScript file. */

@@ -2,6 +2,11 @@ import { MICRO_BATCH_OPTION_KEYS, type MicroBatchOptions } from '../batching';
 import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { OutputSpecs } from '../forwarder';
 import type { Model, Tensor } from '../model';
+import {
+  readSentenceTransformersConfig,
+  sentenceTransformersPooling,
+  sentenceTransformersText,
+} from '../sentence-transformers-config';
 import type { Encoding } from '../tokenizer';
 import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
@@ -11,11 +16,15 @@ import { cosineSimilarity, normalize, pool, type PoolingStrategy } from './pooli
 
 export interface FeatureExtractionOptions extends MicroBatchOptions {
   /**
-   * Default: 'mean' (over real tokens, as sentence-transformers). 'cls' takes the first token,
+   * 'mean' averages the real tokens' vectors (as sentence-transformers), 'cls' takes the first token,
    * 'max' the per-dimension maximum over real tokens, 'none' returns every token's vector.
+   * Default: the Pooling module's mode in a sentence-transformers directory (modules.json), else 'mean'.
    */
   pooling?: PoolingStrategy;
-  /** L2-normalize each vector (for cosine similarity by dot product). Default: false. */
+  /**
+   * L2-normalize each vector (for cosine similarity by dot product). Default: true when a
+   * sentence-transformers directory's modules.json ends with a Normalize module, else false.
+   */
   normalize?: boolean;
 }
 
@@ -58,10 +67,24 @@ function checkText(value: unknown, label: string): string {
   return value;
 }
 
-function resolveOptions(options: FeatureExtractionOptions) {
+/**
+ * The defaults a model directory gives: those of its sentence-transformers files when it has them,
+ * and how its texts are prepared (stripped, lowercased) before tokenization, as sentence-transformers'
+ * encode does. The directory's pooling is refused at load when it cannot be reproduced and the
+ * pipeline's options do not choose a pooling themselves.
+ */
+function directoryDefaults(model: Model, explicitPooling: boolean) {
+  const dir = model.directory;
+  const config = dir === undefined ? undefined : readSentenceTransformersConfig(dir);
+  if (config === undefined) {
+    return { pooling: 'mean' as const, normalize: false, prepare: (text: string) => text };
+  }
+  const { doLowerCase } = config;
   return {
-    pooling: choiceOption(TASK, 'pooling', options.pooling, POOLINGS, 'mean'),
-    normalized: booleanOption(TASK, 'normalize', options.normalize, false),
+    // A pooling given to the pipeline is in every call's options, so this default is then never used.
+    pooling: explicitPooling ? ('mean' as const) : sentenceTransformersPooling(config, dir!),
+    normalize: config.normalize,
+    prepare: (text: string) => sentenceTransformersText(text, doLowerCase),
   };
 }
 
@@ -71,6 +94,12 @@ export function createFeatureExtraction(
   dynamicBatching?: DynamicBatchingOptions,
 ): FeatureExtractionPipeline {
   const tokenizer = model.tokenizer!;
+  const fromDirectory = directoryDefaults(model, defaults.pooling !== undefined);
+  const resolveOptions = (options: FeatureExtractionOptions) => ({
+    pooling: choiceOption(TASK, 'pooling', options.pooling, POOLINGS, fromDirectory.pooling),
+    normalized: booleanOption(TASK, 'normalize', options.normalize, fromDirectory.normalize),
+  });
+  const { prepare } = fromDirectory;
   const { call, stream } = taskEntryPoints({
     task: TASK,
     optionKeys: FEATURE_EXTRACTION_OPTION_KEYS,
@@ -81,7 +110,7 @@ export function createFeatureExtraction(
       const { pooling, normalized } = resolveOptions(options);
       return {
         encode: async (texts: readonly string[]) =>
-          (await tokenizer.encodeBatch([...texts])).map((encoding) => [encoding]),
+          (await tokenizer.encodeBatch(texts.map(prepare))).map((encoding) => [encoding]),
         // pool() copies: the row's hidden states die with their micro-batch.
         keep: (row, encoding: Encoding): Tensor => {
           const hidden = row.hidden!;
