@@ -1,7 +1,12 @@
-"""Prepares the models the benchmark runs, once, into bench/.cache/ (reused while this file, the exporter,
-tools/modeling.py and the demo model are unchanged).
+"""Prepares the models the benchmark runs, once, into build/bench/ (gitignored; reused while this file, the exporter,
+tools/modeling.py and the demo models are unchanged).
 
-    .venv/bin/python bench/prepare.py [--cache bench/.cache] [--smoke] [--sentiment models/sentiment] [--force]
+    .venv/bin/python bench/prepare.py [--cache build/bench] [--smoke] [--parts base,classifier,embeddings]
+        [--sentiment models/sentiment] [--embeddings models/embeddings] [--force]
+
+--parts: which of the three below to prepare (bench/run.js --only passes what its scenarios use); the manifest has
+null for the others. <cache>/full/ and <cache>/smoke/ hold each mode's base and classifier; the embeddings part is
+the same for both and sits in <cache>/embeddings/.
 
 Runs in the project venv (torch 2.13 + transformers + onnxruntime, tools/requirements.txt). Prints one JSON object
 (the manifest, also written to <cache>/manifest.json) naming every prepared directory.
@@ -23,11 +28,19 @@ says which.) The ONNX files for transformers.js, in <name>/onnx/:
                              MatMul with constant B only), what transformers.js loads for `dtype: 'q8'`
 and <cache>/matmul.onnx: one fp32 MatMul of two dynamic [n, n] inputs, for onnxruntime-node's GEMM peak.
 tokenizer.json + tokenizer_config.json: bert-base-uncased's (test/fixtures/tokenizers/), model_max_length 512.
-The demo sentiment model (models/sentiment: model.pt, config.json, vocab.txt, tokenizer_config.json) is exported to
-ONNX from its model.pt (torch.onnx.export of the traced module) into sentiment/, with a tokenizer.json built from its
-vocab.txt for transformers.js, and to int8 into sentiment-int8/ (model.pt's weights loaded back into
-tools/modeling.py's module, then tools/export.py --quantize int8). Without the demo model (training not finished,
-or --smoke), a tiny random-weight sequence classifier stands in for it, and the manifest says so.
+The demo sentiment model (models/sentiment: model.pt, config.json, tokenizer.json or vocab.txt,
+tokenizer_config.json; the 6-layer 384-wide MiniLM since the demo models moved to all-MiniLM-L6-v2) is exported to
+ONNX from its model.pt (torch.onnx.export of the traced module) into sentiment/, with its tokenizer.json (or one built
+from its vocab.txt) for transformers.js, and to int8 into sentiment-int8/ (model.pt's weights loaded back into
+tools/modeling.py's module, then tools/export.py --quantize int8). Without the demo model (not built yet, or
+--smoke), a tiny random-weight sequence classifier stands in for it, and the manifest says so.
+The demo embeddings model (models/embeddings: all-MiniLM-L6-v2 as sentence-transformers ships it) in every mode, into
+<cache>/embeddings/: onnx/model.onnx from its model.pt (the file torch-encoders loads) and onnx/model_quantized.onnx
+(quantize_dynamic as above: transformers.js's `q8`), its config and tokenizer files with tokenizer_config's
+model_max_length set to the length model.pt was exported for (256); the ONNX files checked against model.pt, and
+model.pt against sentence-transformers on the checkpoint; and <cache>/embeddings-int8/ by tools/export.py
+--quantize int8 when the exporter accepts the result (it rejects it for this model today: the manifest says why).
+Missing models/embeddings files leave the part as {"missing": why}, and bench/run.js skips the scenario.
 """
 
 from __future__ import annotations
@@ -435,7 +448,7 @@ def prepare_sentiment(cache: Path, source: Path) -> Dict[str, Any]:
         merged["model_max_length"] = min(max_positions, MAX_LENGTH)
     write_json(out / "tokenizer_config.json", merged)
     # Agreement of onnx/model.onnx with model.pt is checked in Node (bench/run.js compares the predictions of
-    # torch-encoders and transformers.js on every benchmark sentence): Python here has no onnxruntime.
+    # torch-encoders and transformers.js on every benchmark sentence).
     log(f"sentiment: ONNX from {source}/model.pt in {time.perf_counter() - started:.1f} s")
     int8_dir, int8_note = quantize_traced_classifier(module, config, source, cache / "sentiment-int8")
     return {
@@ -521,6 +534,141 @@ def quantize_traced_classifier(
     return str(out), f"model.pt's weights, quantize_dynamic(nn.Linear, qint8) + trace here ({why_not_tool})"
 
 
+def prepare_embeddings(root: Path, source: Path) -> Dict[str, Any]:
+    """transformers.js's copy of the sentence-embedding demo model (models/embeddings, all-MiniLM-L6-v2), from the
+    model.pt torch-encoders loads: onnx/model.onnx (fp32) and onnx/model_quantized.onnx (q8), config and tokenizer
+    files, in <root>/embeddings/; and torch-encoders' own int8 file of the same checkpoint in <root>/embeddings-int8/
+    (tools/export.py --quantize int8). Checks the ONNX files against model.pt, and model.pt against
+    sentence-transformers on the checkpoint's model.safetensors, before anything is timed."""
+    started = time.perf_counter()
+    out, int8_dir = root / "embeddings", root / "embeddings-int8"
+    for d in (out, int8_dir):
+        if d.exists():
+            shutil.rmtree(d)
+    out.mkdir(parents=True)
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    meta = json.loads((source / "torch-encoders.json").read_text(encoding="utf-8"))
+    module = torch.jit.load(str(source / "model.pt"))
+    arguments = [a.name for a in module.forward.schema.arguments[1:]]
+    if arguments != BERT_INPUTS:
+        sys.exit(f"prepare: FAILED: {source}/model.pt takes {arguments}; the ONNX export expects {BERT_INPUTS}")
+    output_names = list(meta["outputNames"])
+    if "last_hidden_state" not in output_names:
+        sys.exit(f"prepare: FAILED: {source}/model.pt has outputs {output_names}, no last_hidden_state")
+    vocab_size = int(config.get("vocab_size", 30522))
+    export_onnx(module, out / "onnx" / "model.onnx", output_names, ["last_hidden_state"], vocab_size=vocab_size)
+    for name in ("config.json", "tokenizer.json", "special_tokens_map.json"):
+        if (source / name).exists():
+            shutil.copyfile(source / name, out / name)
+    if not (out / "tokenizer.json").exists():
+        sys.exit(f"prepare: FAILED: {source} has no tokenizer.json (transformers.js needs one)")
+    # transformers.js truncates at tokenizer_config's model_max_length: the length torch-encoders was exported for
+    # (sentence-transformers' max_seq_length, 256 for all-MiniLM-L6-v2), not the position table's 512.
+    max_length = int(meta.get("maxLength", MAX_LENGTH))
+    tokenizer_config = json.loads((source / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(out / "tokenizer_config.json", {**bert_tokenizer_config(max_length), **tokenizer_config,
+                                               "model_max_length": max_length})
+    quantized = quantize_onnx(out / "onnx" / "model.onnx", out / "onnx" / "model_quantized.onnx")
+    checks = check_embedding_files(source, module, out / "onnx", vocab_size)
+    log(f"embeddings: ONNX fp32 + q8 from {source}/model.pt in {time.perf_counter() - started:.1f} s ({checks})")
+
+    why_not = with_export_tool(source, int8_dir, "base", ["--attention", "eager", "--quantize", "int8",
+                                                          "--max-length", str(max_length)])
+    if why_not is not None:
+        log(f"embeddings-int8: {why_not}; no torch-encoders int8 row")
+    return {
+        "dir": str(source),
+        "onnxDir": str(out),
+        "int8Dir": None if why_not is not None else str(int8_dir),
+        "int8Source": why_not or "tools/export.py models/embeddings --task base --attention eager --quantize int8",
+        "onnxSource": f"torch.onnx.export (opset {ONNX_OPSET}) of {source.name}/model.pt",
+        "q8Onnx": quantized,
+        "maxLength": max_length,
+        "config": {k: config[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                                          "intermediate_size")},
+        "parameters": sum(p.numel() for p in module.parameters()),
+        "modelSha256": sha256_of(source / "model.safetensors") if (source / "model.safetensors").exists() else None,
+        "checks": checks,
+    }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_embedding_files(source: Path, module: torch.jit.ScriptModule, onnx_dir: Path, vocab_size: int
+                          ) -> Dict[str, Any]:
+    """The exported files against model.pt on padded random ids (max |difference| of last_hidden_state), and model.pt
+    against sentence-transformers (the checkpoint's own Python library) on real sentences: cosine of the pooled,
+    normalized vectors. fp32 must match; q8 is recorded."""
+    import numpy as np
+    import onnxruntime
+
+    inputs = example_inputs(3, 41, seed=5, vocab_size=vocab_size)
+    with torch.inference_mode():
+        reference = as_tuple(module(**inputs))[0].numpy()
+    feed = {name: tensor.numpy() for name, tensor in inputs.items()}
+    diffs: Dict[str, Any] = {}
+    for name in ("model.onnx", "model_quantized.onnx"):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2
+        session = onnxruntime.InferenceSession(str(onnx_dir / name), options, providers=["CPUExecutionProvider"])
+        hidden = session.run(["last_hidden_state"], feed)[0]
+        mask = feed["attention_mask"].astype(bool)  # padded positions carry no meaning
+        diffs[name] = float(np.abs(hidden - reference)[mask].max())
+    if diffs["model.onnx"] > 1e-4:
+        sys.exit(f"prepare: FAILED: embeddings/onnx/model.onnx differs from model.pt by {diffs['model.onnx']:.3g}")
+    result: Dict[str, Any] = {
+        "onnxFp32MaxAbsDiff": diffs["model.onnx"],
+        "onnxQ8MaxAbsDiff": diffs["model_quantized.onnx"],
+    }
+    if (source / "modules.json").exists() and (source / "model.safetensors").exists():
+        result.update(check_against_sentence_transformers(source, module))
+    return result
+
+
+SENTENCE_TRANSFORMERS_PROBES = [
+    "The food was great.",
+    "Super Bowl 50 was an American football game to determine the champion of the National Football League.",
+    "@paulwalk It's the view from where I'm living for two weeks. Empire State Building = ESB.",
+    "Not worth the money.",
+]
+
+
+def check_against_sentence_transformers(source: Path, module: torch.jit.ScriptModule) -> Dict[str, Any]:
+    """model.pt (mean pooling over real tokens, L2 normalisation: what torch-encoders' pipeline does) against
+    SentenceTransformer(source).encode(normalize_embeddings=True) on a few sentences: the lowest cosine."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        return {"sentenceTransformers": f"not checked: {error}"}
+    model = SentenceTransformer(str(source), device="cpu")
+    expected = model.encode(SENTENCE_TRANSFORMERS_PROBES, normalize_embeddings=True, convert_to_tensor=True)
+    features = model.tokenize(SENTENCE_TRANSFORMERS_PROBES)
+    with torch.inference_mode():
+        hidden = as_tuple(module(features["input_ids"], features["attention_mask"],
+                                 features.get("token_type_ids", torch.zeros_like(features["input_ids"]))))[0]
+        mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    cosine = float(torch.nn.functional.cosine_similarity(pooled, expected.cpu(), dim=-1).min())
+    if cosine < 0.9999:
+        sys.exit(f"prepare: FAILED: {source}/model.pt disagrees with sentence-transformers (cosine {cosine:.6f})")
+    import sentence_transformers
+
+    return {
+        "sentenceTransformers": sentence_transformers.__version__,
+        "sentenceTransformersMinCosine": cosine,
+        "sentenceTransformersSentences": len(SENTENCE_TRANSFORMERS_PROBES),
+    }
+
+
 def prepare_tiny_classifier(cache: Path) -> Dict[str, Any]:
     """Stand-in for the demo model: tiny random-weight sequence classifier, model.pt + ONNX + tokenizer."""
     out = cache / "tiny-classifier"
@@ -553,25 +701,34 @@ def prepare_tiny_classifier(cache: Path) -> Dict[str, Any]:
     }
 
 
+PARTS = ("base", "classifier", "embeddings")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
+    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--smoke", action="store_true", help="tiny models only (for the smoke test)")
     parser.add_argument("--sentiment", type=Path, default=ROOT / "models" / "sentiment")
+    parser.add_argument("--embeddings", type=Path, default=ROOT / "models" / "embeddings")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which to prepare, of {','.join(PARTS)}")
     parser.add_argument("--force", action="store_true", help="rebuild even when the cache is current")
     args = parser.parse_args()
+    parts = set(filter(None, args.parts.split(",")))
+    if not parts <= set(PARTS):
+        parser.error(f"--parts: unknown {sorted(parts - set(PARTS))}; choose from {','.join(PARTS)}")
     torch.set_num_threads(2)
 
-    cache = args.cache.resolve() / ("smoke" if args.smoke else "full")
+    root = args.cache.resolve()
+    cache = root / ("smoke" if args.smoke else "full")
     cache.mkdir(parents=True, exist_ok=True)
     sentiment = args.sentiment.resolve()
     has_demo = not args.smoke and all((sentiment / f).exists() for f in ("model.pt", "config.json"))
     tools = [Path(__file__).resolve(), ROOT / "tools" / "modeling.py", ROOT / "tools" / "make_fixtures.py"]
     suffix = f"-{'smoke' if args.smoke else 'full'}-{torch.__version__}"
 
-    def cached(part: str, key: str, make):
-        """The part's manifest from <cache>/<part>.json when its key matches, else made anew and stored."""
-        path = cache / f"{part}.json"
+    def cached(where: Path, part: str, key: str, make):
+        """The part's manifest from <where>/<part>.json when its key matches, else made anew and stored."""
+        path = where / f"{part}.json"
         if not args.force and path.exists():
             stored = json.loads(path.read_text(encoding="utf-8"))
             if stored.get("key") == key:
@@ -583,26 +740,48 @@ def main() -> None:
 
     started = time.perf_counter()
     base_name = "tiny" if args.smoke else "bert-base"
-    base = cached(
-        "base",
-        file_digest(tools + sorted((ROOT / "tools").glob("export*.py"))) + suffix,
-        lambda: {**prepare_base(cache, base_name, TINY if args.smoke else BERT_BASE), "name": base_name},
-    )
-    if has_demo:
+    base = None
+    if "base" in parts:
+        base = cached(
+            cache,
+            "base",
+            file_digest(tools + sorted((ROOT / "tools").glob("export*.py"))) + suffix,
+            lambda: {**prepare_base(cache, base_name, TINY if args.smoke else BERT_BASE), "name": base_name},
+        )
+    classifier = None
+    if "classifier" in parts and has_demo:
         demo_files = [sentiment / f for f in ("model.pt", "config.json", "vocab.txt", "tokenizer.json",
                                               "tokenizer_config.json")]
-        classifier = cached("classifier", file_digest(tools + demo_files) + suffix + "-demo",
+        classifier = cached(cache, "classifier", file_digest(tools + demo_files) + suffix + "-demo",
                             lambda: prepare_sentiment(cache, sentiment))
-    else:
-        classifier = cached("classifier", file_digest(tools) + suffix + "-tiny", lambda: prepare_tiny_classifier(cache))
+    elif "classifier" in parts:
+        classifier = cached(cache, "classifier", file_digest(tools) + suffix + "-tiny",
+                            lambda: prepare_tiny_classifier(cache))
+    # The real all-MiniLM-L6-v2 weights in every mode (smoke runs too: 22 M parameters export in under a minute),
+    # prepared once for both modes; absent when the demo models are not built yet.
+    embeddings: Optional[Dict[str, Any]] = None
+    source = args.embeddings.resolve()
+    if "embeddings" in parts:
+        needed = [source / f for f in ("model.pt", "config.json", "torch-encoders.json", "tokenizer.json",
+                                       "tokenizer_config.json", "model.safetensors")]
+        missing = [p.name for p in needed if not p.exists()]
+        if missing:
+            embeddings = {"missing": f"{source} lacks {', '.join(missing)}: build it with "
+                                     "`.venv/bin/python tools/build_demo_models.py`"}
+            log(f"embeddings: {embeddings['missing']}")
+        else:
+            key = file_digest([*tools, ROOT / "tools" / "export.py", *needed]) + f"-{torch.__version__}"
+            embeddings = cached(root, "embeddings", key, lambda: prepare_embeddings(root, source))
     matmul = cache / "matmul.onnx"
     manifest = {
         "smoke": args.smoke,
+        "parts": sorted(parts),
         "matmulOnnx": matmul_onnx(matmul),
         "torchVersion": torch.__version__,
         "onnxOpset": ONNX_OPSET,
         "base": base,
         "classifier": classifier,
+        "embeddings": embeddings,
         "preparedInSeconds": round(time.perf_counter() - started, 1),
     }
     write_json(cache / "manifest.json", manifest)

@@ -15,7 +15,7 @@ async function main() {
   const results = JSON.parse(fs.readFileSync(file, 'utf8'));
   const stem = file.replace(/\.json$/, '');
   results.chart = await report.writeChart(results, `${stem}.svg`);
-  if (results.chart.svg && results.mode === 'full') {
+  if (results.chart.svg && results.mode === 'full' && !results.only) {
     fs.copyFileSync(`${stem}.svg`, path.join(path.dirname(file), 'latest.svg'));
   }
   await report.writeJson(file, results);

@@ -6,20 +6,25 @@
 //   npm run build:ts
 //   node bench/run.js            full run (~20 min on 2 cores), writes bench/results/<date>.{json,md,svg} and
 //                                bench/results/latest.svg
-//   node bench/run.js --quick    fewer runs (~4 min once bench/.cache is prepared), writes <date>-quick.*
+//   node bench/run.js --quick    fewer runs (~5 min once build/bench is prepared), writes <date>-quick.*
 //   node bench/run.js --smoke    tiny random models, 1-2 iterations (the jest smoke test): checks the harness only
+//   node bench/run.js --only embeddings     all-MiniLM-L6-v2 sentence embeddings (models/embeddings) of 1,000 real
+//                                sentences: torch-encoders against transformers.js fp32 and q8 on the same weights,
+//                                throughput, single-request latency and the same-answers check (<date>-embeddings.*)
 //   node bench/run.js --only load-dispose   50 load/forward/dispose cycles of BERT-base, torch-encoders against
 //                                onnxruntime-node, RSS per cycle; never part of a run without --only. Alone, it
 //                                writes <date>-load-dispose.{json,md} (any --only run: <date>-<ids>.*)
 //
 // Options: --threads N (default 2), --out DIR (default bench/results), --only a,b (scenario ids: bert-b1, bert-b8,
-// sentiment, int8-accuracy, concurrency, concurrency-base, node-share, responsiveness, sgemm, profile, diagnostics),
+// sentiment, int8-accuracy, concurrency, concurrency-base, embeddings, node-share, responsiveness, sgemm, profile,
+// diagnostics, load-dispose), --sentences N (texts of the sentiment and embeddings scenarios, overrides the mode),
 // --skip-wasm, --skip-1.13 (no rows on Debian's libtorch), --runs N (latency runs, overrides the mode), --processes N
-// (processes per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py in the project venv's Python,
-// torch 2.13; BENCH_PYTHON overrides; BENCH_PYTHON_113, default /usr/bin/python3, runs 1.13's GEMM peak; the 1.13
-// rows set TORCH_ENCODERS_LIBTORCH=BENCH_DEBIAN_LIBTORCH, default /usr/lib/x86_64-linux-gnu) is cached in
-// bench/.cache/ and re-done when its inputs change. Do not time anything while other heavy work runs: the run records the load average and any demo training process it sees, and says so in
-// its report.
+// (processes per native job, overrides the mode), --no-chart. Preparation (bench/prepare.py in the project venv's
+// Python, torch 2.13; BENCH_PYTHON overrides; BENCH_PYTHON_113, default /usr/bin/python3, runs 1.13's GEMM peak; the
+// 1.13 rows set TORCH_ENCODERS_LIBTORCH=BENCH_DEBIAN_LIBTORCH, default /usr/lib/x86_64-linux-gnu) is cached in
+// build/bench/ and re-done when its inputs change; an --only run prepares only the models its scenarios use. Do not
+// time anything while other heavy work runs: the run records the load average and any demo training process it
+// sees, and says so in its report.
 'use strict';
 
 const { spawnSync, spawn } = require('node:child_process');
@@ -27,7 +32,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { bertForwardFlops, FORMULA } = require('./lib/flops');
-const { stats } = require('./lib/common');
+const { stats, readMatrix } = require('./lib/common');
 const report = require('./lib/report');
 
 const BENCH = __dirname;
@@ -55,6 +60,7 @@ function parseArgs(argv) {
     skip113: false,
     runs: null,
     processes: null,
+    sentences: null,
     chart: true,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -74,6 +80,7 @@ function parseArgs(argv) {
     else if (arg === '--skip-1.13') options.skip113 = true;
     else if (arg === '--runs') options.runs = Number(value());
     else if (arg === '--processes') options.processes = Number(value());
+    else if (arg === '--sentences') options.sentences = Number(value());
     else if (arg === '--no-chart') options.chart = false;
     else if (arg === '--help' || arg === '-h') {
       const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
@@ -88,6 +95,13 @@ function parseArgs(argv) {
   if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error('--threads must be >= 1');
   if (options.processes !== null && !(Number.isInteger(options.processes) && options.processes >= 1)) {
     throw new Error('--processes must be >= 1');
+  }
+  if (options.sentences !== null && !(Number.isInteger(options.sentences) && options.sentences >= 1)) {
+    throw new Error('--sentences must be >= 1');
+  }
+  for (const id of options.only ?? []) {
+    if (!SCENARIO_IDS.includes(id))
+      throw new Error(`--only: unknown scenario ${id} (one of ${SCENARIO_IDS.join(', ')})`);
   }
   return options;
 }
@@ -104,6 +118,8 @@ const PLANS = {
     sentences: 1000,
     throughput: { rounds: 4, warmupCount: 64, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 32, batchSize: 8 },
+    // Per process (3 in full runs): 2 rounds of 1,000 sentences in batches and 200 single requests each.
+    embeddings: { count: 1000, batchSize: 32, warmupCount: 64, rounds: 2, latencyCount: 200 },
     concurrency: { count: 64, warmupRounds: 2, rounds: 6 },
     concurrencyBase: { count: 64, warmupRounds: 1, rounds: 2 },
     responsiveness: { baseConcurrent: 8, textConcurrent: 64, warmupRounds: 1, rounds: 3, idleMs: 3000 },
@@ -122,6 +138,7 @@ const PLANS = {
     sentences: 1000,
     throughput: { rounds: 1, warmupCount: 32, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 16, batchSize: 8 },
+    embeddings: { count: 1000, batchSize: 32, warmupCount: 32, rounds: 1, latencyCount: 100 },
     concurrency: { count: 64, warmupRounds: 1, rounds: 2 },
     concurrencyBase: { count: 64, warmupRounds: 1, rounds: 1 },
     responsiveness: { baseConcurrent: 4, textConcurrent: 64, warmupRounds: 1, rounds: 1, idleMs: 1000 },
@@ -139,6 +156,7 @@ const PLANS = {
     sentences: 48,
     throughput: { rounds: 1, warmupCount: 8, batchSize: 8 },
     throughputWasm: { rounds: 1, warmupCount: 8, batchSize: 8 },
+    embeddings: { count: 20, batchSize: 8, warmupCount: 8, rounds: 1, latencyCount: 10 },
     concurrency: { count: 8, warmupRounds: 1, rounds: 1 },
     concurrencyBase: { count: 8, warmupRounds: 1, rounds: 1 },
     responsiveness: { baseConcurrent: 2, textConcurrent: 8, warmupRounds: 1, rounds: 1, idleMs: 200 },
@@ -204,6 +222,18 @@ const CONTENDERS = {
     kind: 'node',
     script: 'torch-encoders.js',
   },
+  // The opposite of the default for models too large to share threads out (lib/default-workers.ts): as many
+  // workers as threads, one thread each, so that forwards run side by side.
+  'torch-encoders-worker-per-thread': {
+    label: 'torch-encoders, a worker per thread (fp32)',
+    kind: 'node',
+    script: 'torch-encoders.js',
+  },
+  'torch-encoders-dynamic-batching-worker-per-thread': {
+    label: 'torch-encoders + dynamicBatching, a worker per thread',
+    kind: 'node',
+    script: 'torch-encoders.js',
+  },
   'transformers-js-node': {
     label: 'transformers.js on onnxruntime-node (fp32)',
     kind: 'node',
@@ -212,6 +242,12 @@ const CONTENDERS = {
   },
   'transformers-js-node-q8': {
     label: "transformers.js on onnxruntime-node, dtype 'q8' (int8 ONNX of the same weights)",
+    kind: 'node',
+    script: 'transformers-js.js',
+    backend: 'node',
+  },
+  'transformers-js-node-sorted': {
+    label: 'transformers.js on onnxruntime-node (fp32), batches of length-sorted sentences',
     kind: 'node',
     script: 'transformers-js.js',
     backend: 'node',
@@ -241,13 +277,64 @@ const CONTENDERS = {
   },
 };
 
+/** What --only accepts. */
+const SCENARIO_IDS = [
+  'bert-b1',
+  'bert-b8',
+  'sentiment',
+  'int8-accuracy',
+  'concurrency',
+  'concurrency-base',
+  'embeddings',
+  'node-share',
+  'responsiveness',
+  'sgemm',
+  'profile',
+  'diagnostics',
+  'load-dispose',
+];
+/** The prepared models (bench/prepare.py --parts) each scenario needs; sgemm needs only the MatMul file. */
+const PARTS_OF = {
+  'bert-b1': ['base'],
+  'bert-b8': ['base'],
+  sentiment: ['classifier'],
+  'int8-accuracy': ['classifier'],
+  concurrency: ['classifier'],
+  'concurrency-base': ['base'],
+  embeddings: ['embeddings'],
+  'node-share': ['base'],
+  responsiveness: ['base', 'classifier'],
+  sgemm: [],
+  profile: ['base'],
+  diagnostics: ['base', 'classifier'],
+  'load-dispose': ['base'],
+};
+
+/**
+ * The model's default worker count (lib/default-workers.ts, from its config.json sizes) and the other setting
+ * worth a row: workers: 1 where the default runs a worker per thread (small models), a worker per thread where it
+ * runs one (MiniLM and larger). Null when both are the same (1 thread).
+ */
+function workerRows(config, threads) {
+  const { defaultWorkers } = require('../dist/lib/default-workers');
+  const workers = defaultWorkers({ raw: config }, threads, () => false);
+  if (threads === 1) return { defaultWorkers: workers, other: null };
+  return {
+    defaultWorkers: workers,
+    other:
+      workers === 1
+        ? { suffix: 'worker-per-thread', workers: threads }
+        : { suffix: 'one-worker', workers: 1 },
+  };
+}
+
 /** The fp32 reference of the same-answers table: torch-encoders fp32 on the default libtorch. */
 const REFERENCE = 'torch-encoders';
 /** The opt-in modes (the best of them is the "best opt-in mode" of the acceptance figures). */
 const OPT_IN = ['torch-encoders-int8', 'torch-encoders-bf16'];
 
-function buildJobs(options, plan, manifest) {
-  const { base, classifier } = manifest;
+function buildJobs(options, plan, manifest, warnings) {
+  const { base, classifier, embeddings } = manifest;
   const jobs = [];
   const want = (id) => (options.only === null || options.only.has(id)) && !(plan.skip ?? []).includes(id);
   const useWasm = !options.skipWasm;
@@ -330,16 +417,23 @@ function buildJobs(options, plan, manifest) {
     }
   }
 
+  const classifierWorkers = classifier ? workerRows(classifier.config, options.threads) : null;
+  if (classifier) classifier.defaultWorkers = classifierWorkers.defaultWorkers;
   if (want('sentiment')) {
-    const common = { scenario: 'throughput', count: plan.sentences, ...plan.throughput };
+    const common = { scenario: 'throughput', count: options.sentences ?? plan.sentences, ...plan.throughput };
     for (let process = 0; process < plan.processes; process++) {
       const each = { ...common, process };
       add('sentiment', 'torch-encoders', { ...each, modelDir: classifier.dir });
       if (classifier.int8Dir)
         add('sentiment', 'torch-encoders-int8', { ...each, modelDir: classifier.int8Dir });
-      // The demo model's default is a worker per thread (lib/default-workers.ts); this row is one forward at a time
-      // with every thread, what larger models get.
-      add('sentiment', 'torch-encoders-one-worker', { ...each, modelDir: classifier.dir, workers: 1 });
+      // The default worker count is the model's (lib/default-workers.ts); this row is the other setting.
+      if (classifierWorkers.other) {
+        add('sentiment', `torch-encoders-${classifierWorkers.other.suffix}`, {
+          ...each,
+          modelDir: classifier.dir,
+          workers: classifierWorkers.other.workers,
+        });
+      }
       add('sentiment', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
     }
     if (useWasm) {
@@ -370,18 +464,21 @@ function buildJobs(options, plan, manifest) {
         modelDir: classifier.dir,
         dynamicBatching: true,
       });
-      add('concurrency', 'torch-encoders-one-worker', {
-        ...each,
-        modelDir: classifier.dir,
-        dynamicBatching: false,
-        workers: 1,
-      });
-      add('concurrency', 'torch-encoders-dynamic-batching-one-worker', {
-        ...each,
-        modelDir: classifier.dir,
-        dynamicBatching: true,
-        workers: 1,
-      });
+      if (classifierWorkers.other) {
+        const { suffix, workers } = classifierWorkers.other;
+        add('concurrency', `torch-encoders-${suffix}`, {
+          ...each,
+          modelDir: classifier.dir,
+          dynamicBatching: false,
+          workers,
+        });
+        add('concurrency', `torch-encoders-dynamic-batching-${suffix}`, {
+          ...each,
+          modelDir: classifier.dir,
+          dynamicBatching: true,
+          workers,
+        });
+      }
       add('concurrency', 'transformers-js-node', { ...each, modelDir: classifier.onnxDir, backend: 'node' });
     }
   }
@@ -398,6 +495,37 @@ function buildJobs(options, plan, manifest) {
         dynamicBatching: true,
       });
       add('concurrency-base', 'transformers-js-node', { ...each, modelDir: base.dir, backend: 'node' });
+    }
+  }
+
+  // all-MiniLM-L6-v2 sentence embeddings of real sentences: torch-encoders on models/embeddings against
+  // transformers.js on the ONNX export of the same model.pt (fp32 and q8), the same batch size for all.
+  if (want('embeddings')) {
+    if (!embeddings || embeddings.missing) {
+      const why = `embeddings scenario skipped: ${embeddings?.missing ?? 'not prepared'}`;
+      if (options.only !== null) throw new Error(why);
+      warnings.push(why);
+    } else {
+      const embeddingWorkers = workerRows(embeddings.config, options.threads);
+      embeddings.defaultWorkers = embeddingWorkers.defaultWorkers;
+      const chosen = { ...plan.embeddings, count: options.sentences ?? plan.embeddings.count };
+      for (let process = 0; process < plan.processes; process++) {
+        const each = { scenario: 'embeddings', ...chosen, process };
+        add('embeddings', 'torch-encoders', { ...each, modelDir: embeddings.dir });
+        if (embeddingWorkers.other) {
+          add('embeddings', `torch-encoders-${embeddingWorkers.other.suffix}`, {
+            ...each,
+            modelDir: embeddings.dir,
+            workers: embeddingWorkers.other.workers,
+          });
+        }
+        if (embeddings.int8Dir)
+          add('embeddings', 'torch-encoders-int8', { ...each, modelDir: embeddings.int8Dir });
+        const onnx = { ...each, modelDir: embeddings.onnxDir, backend: 'node' };
+        add('embeddings', 'transformers-js-node', onnx);
+        add('embeddings', 'transformers-js-node-q8', { ...onnx, dtype: 'q8' });
+        add('embeddings', 'transformers-js-node-sorted', { ...onnx, sortByLength: true });
+      }
     }
   }
 
@@ -487,7 +615,7 @@ function buildJobs(options, plan, manifest) {
       if (process === 0) {
         add('diagnostics', 'torch-encoders', {
           scenario: 'throughput',
-          count: plan.sentences,
+          count: options.sentences ?? plan.sentences,
           ...plan.throughput,
           modelDir: classifier.dir,
           ...passive,
@@ -511,7 +639,7 @@ function competingProcesses() {
     if (Number(pid) === process.pid) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (/train_demo/.test(cmd)) found.push(`${pid}: ${cmd.slice(0, 120)}`);
+      if (/train_demo|finetune_demo|build_demo_models/.test(cmd)) found.push(`${pid}: ${cmd.slice(0, 120)}`);
     } catch {
       // gone meanwhile
     }
@@ -547,6 +675,10 @@ function machineInfo(threads) {
 function prepare(options) {
   const args = [path.join(BENCH, 'prepare.py')];
   if (options.mode === 'smoke') args.push('--smoke');
+  if (options.only !== null) {
+    const parts = new Set([...options.only].flatMap((id) => PARTS_OF[id]));
+    args.push('--parts', [...parts].sort().join(','));
+  }
   log(`preparing models (${PYTHON} ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}) ...`);
   const started = Date.now();
   const result = spawnSync(PYTHON, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
@@ -554,8 +686,13 @@ function prepare(options) {
   if (result.status !== 0) throw new Error(`prepare failed (exit ${result.status}):\n${result.stderr}`);
   const lines = result.stdout.trim().split('\n');
   const manifest = JSON.parse(lines[lines.length - 1]);
+  const ready = [
+    manifest.base && manifest.base.name,
+    manifest.classifier && `classifier: ${manifest.classifier.source}`,
+    manifest.embeddings && (manifest.embeddings.missing ?? `embeddings: ${manifest.embeddings.onnxDir}`),
+  ].filter(Boolean);
   log(
-    `models ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${manifest.base.name}; classifier: ${manifest.classifier.source})`,
+    `models ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${ready.join('; ') || 'MatMul only'})`,
   );
   return manifest;
 }
@@ -650,14 +787,14 @@ function runJob(entry, tmpDir, timeoutMs, index, total) {
 
 function summarize(runs, manifest) {
   const { base } = manifest;
-  const arch = {
+  const arch = base && {
     hidden: base.config.hidden_size,
     intermediate: base.config.intermediate_size,
     layers: base.config.num_hidden_layers,
   };
   const rows = [];
   // Jobs of the same scenario, contender and variant ran in several processes: pool their runs and rounds.
-  const POOLED = ['timesMs', 'roundsMs', 'textsPerSecond', 'latenciesMs'];
+  const POOLED = ['timesMs', 'roundsMs', 'textsPerSecond', 'latenciesMs', 'latencyMedianMs', 'latencyP95Ms'];
   const processMedian = (result) =>
     stats(result.timesMs ?? result.latenciesMs ?? result.roundsMs ?? []).median;
   const merged = new Map();
@@ -740,6 +877,7 @@ function summarize(runs, manifest) {
         textsPerSecondMax: t.max,
         medianMs: stats(r.roundsMs).median,
         tokenLengths: r.tokenLengths ?? null,
+        workers: r.workers ?? null,
       });
     } else if (run.job.scenario === 'concurrency') {
       const l = stats(r.latenciesMs);
@@ -758,6 +896,33 @@ function summarize(runs, manifest) {
         maxMs: l.max,
         requestsPerSecond: (r.latenciesMs.length * 1000) / totalMs,
         dynamicBatching: Boolean(run.job.dynamicBatching),
+        workers: r.workers ?? null,
+      });
+    } else if (run.job.scenario === 'embeddings') {
+      // Per round: the batched pass's rate, and the median and p95 of that round's single requests.
+      const rate = stats(r.textsPerSecond);
+      const p95 = stats(r.latencyP95Ms);
+      const p50 = stats(r.latencyMedianMs);
+      Object.assign(row, {
+        metric: 'embeddings',
+        texts: run.job.count,
+        batchSize: run.job.batchSize,
+        rounds: rate.n,
+        processes: r.processMedians.length,
+        textsPerSecond: rate.median,
+        textsPerSecondMin: rate.min,
+        textsPerSecondMax: rate.max,
+        medianMs: stats(r.roundsMs).median,
+        latencyRequests: run.job.latencyCount,
+        latencyMedianMs: p50.median,
+        latencyMedianMinMs: p50.min,
+        latencyMedianMaxMs: p50.max,
+        latencyP95Ms: p95.median,
+        latencyP95MinMs: p95.min,
+        latencyP95MaxMs: p95.max,
+        workers: r.workers ?? null,
+        sortByLength: Boolean(run.job.sortByLength),
+        tokenLengths: r.tokenLengths ?? null,
       });
     }
     rows.push(row);
@@ -789,8 +954,9 @@ function summarize(runs, manifest) {
         : `${reference.scenario}${reference.variant ? ` (${reference.variant})` : ''}`;
     row.speedVsTorchEncoders = null;
     if (reference === undefined) continue;
-    if (row.metric === 'throughput') row.speedVsTorchEncoders = row.textsPerSecond / reference.textsPerSecond;
-    else if (row.metric === 'concurrency') {
+    if (row.metric === 'throughput' || row.metric === 'embeddings') {
+      row.speedVsTorchEncoders = row.textsPerSecond / reference.textsPerSecond;
+    } else if (row.metric === 'concurrency') {
       row.speedVsTorchEncoders = row.requestsPerSecond / reference.requestsPerSecond;
     } else row.speedVsTorchEncoders = reference.medianMs / row.medianMs;
   }
@@ -971,6 +1137,82 @@ function agreement(rows, runs) {
   return checks;
 }
 
+/** fp32 embeddings must match torch-encoders' to this cosine on every sentence; int8 and q8 are measured only. */
+const EMBEDDING_MIN_COSINE = 0.9999;
+
+/**
+ * The embeddings scenario's same-answers check: every contender's vectors of the benchmark sentences (all its
+ * processes) against those of torch-encoders fp32's first process, sentence by sentence: cosine (min, 1st
+ * percentile, median) and the largest |norm - 1| (every vector is normalized). fp32 rows pass when every cosine is
+ * >= EMBEDDING_MIN_COSINE; int8 and q8 rows are reported (ok: null). torch-encoders' own other processes are
+ * compared too (they must give the same numbers).
+ */
+function embeddingAgreement(runs) {
+  const done = runs.filter((r) => r.ok && r.scenario === 'embeddings' && r.result.embeddings);
+  const reference = done.find((r) => r.contender === REFERENCE);
+  const checks = [];
+  if (reference !== undefined) {
+    const expected = readMatrix(reference.result.embeddings);
+    const others = new Map();
+    for (const run of done.filter((r) => r !== reference)) {
+      others.set(run.contender, [...(others.get(run.contender) ?? []), run]);
+    }
+    for (const [contender, list] of others) {
+      const cosines = [];
+      let maxNormError = 0;
+      let error = null;
+      for (const run of list) {
+        if (run.result.sentences.sha256 !== reference.result.sentences.sha256) {
+          error = 'embedded other sentences than the reference (sample sha256 differs)';
+          break;
+        }
+        const vectors = readMatrix(run.result.embeddings);
+        if (vectors.length !== expected.length || vectors[0].length !== expected[0].length) {
+          error = `${vectors.length} x ${vectors[0]?.length} vectors against ${expected.length} x ${expected[0].length}`;
+          break;
+        }
+        vectors.forEach((vector, i) => {
+          const want = expected[i];
+          let dot = 0;
+          let norm = 0;
+          let wantNorm = 0;
+          for (let k = 0; k < vector.length; k++) {
+            dot += vector[k] * want[k];
+            norm += vector[k] * vector[k];
+            wantNorm += want[k] * want[k];
+          }
+          const cosine = dot / Math.sqrt(norm * wantNorm);
+          cosines.push(Number.isNaN(cosine) ? -Infinity : cosine);
+          maxNormError = Math.max(maxNormError, Math.abs(Math.sqrt(norm) - 1));
+        });
+      }
+      const mode = modeOf(contender, list[0].job);
+      const judged = mode === 'fp32';
+      const sorted = [...cosines].sort((a, b) => a - b);
+      const s = stats(cosines);
+      checks.push({
+        scenario: 'embeddings',
+        contender,
+        mode,
+        runtime: runtimeOf(list[0].result.versions ?? {}, list[0].job),
+        reference: `${REFERENCE} (${runtimeOf(reference.result.versions ?? {}, reference.job)}), process 1`,
+        sentences: expected.length,
+        processes: list.length,
+        minCosine: s.min,
+        p01Cosine: sorted[Math.floor(0.01 * sorted.length)] ?? NaN,
+        medianCosine: s.median,
+        belowMinCosine: cosines.filter((c) => c < EMBEDDING_MIN_COSINE).length,
+        maxNormError,
+        tolerance: judged ? { minCosine: EMBEDDING_MIN_COSINE } : null,
+        ...(error ? { error } : {}),
+        ok: error ? false : judged ? cosines.every((c) => c >= EMBEDDING_MIN_COSINE) : null,
+      });
+    }
+  }
+  for (const run of done) delete run.result.embeddings.file; // gone with the temporary directory
+  return checks;
+}
+
 /**
  * Issue 10's acceptance figures from this run's rows: each a ratio of medians (latency: ours / theirs, lower is
  * better; throughput and requests/s: ours / theirs, higher is better) against its target.
@@ -1122,12 +1364,15 @@ async function main() {
   for (const w of warnings) log(`WARNING: ${w}`);
 
   const manifest = prepare(options);
-  const jobs = buildJobs(options, plan, manifest);
+  const jobs = buildJobs(options, plan, manifest, warnings);
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-encoders-bench-'));
   const runs = [];
+  let embeddingChecks = [];
   try {
     for (let i = 0; i < jobs.length; i++)
       runs.push(await runJob(jobs[i], tmpDir, plan.timeoutMs, i, jobs.length));
+    // The vectors are files in tmpDir: compared before it goes.
+    embeddingChecks = embeddingAgreement(runs);
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
@@ -1181,17 +1426,30 @@ async function main() {
     : null;
   if (sgemm)
     for (const row of rows) if (row.gflops !== undefined) row.shareOfSgemmPeak = row.gflops / sgemm.gflops;
-  const checks = agreement(rows, runs);
+  const checks = [...agreement(rows, runs), ...embeddingChecks];
+  // fp32 on the same weights must give the same answers: a disagreement fails the run. Reduced precision
+  // (int8, q8, bf16) outside its tolerance is flagged only: how far it strays depends on the weights.
+  const failedChecks = checks.filter((check) => check.ok === false);
+  const disagreeing = failedChecks.filter((check) => check.mode === 'fp32');
+  if (failedChecks.length > 0) {
+    warnings.push(
+      `same-answers check failed for ${failedChecks
+        .map((c) => `${c.scenario} / ${c.contender} (${c.mode})`)
+        .join(', ')}` + (disagreeing.length > 0 ? ' (fp32: the run fails)' : ''),
+    );
+  }
   // The samples served the same-answers table; the first values and the mean stay in the record.
   for (const item of [...rows, ...runs.map((r) => r.result ?? {})]) {
     if (item.probe) delete item.probe.sample;
   }
 
   const date = today();
+  const embeddingRun = runs.find((r) => r.ok && r.scenario === 'embeddings');
   const results = {
     schema: 1,
     date,
     mode: options.mode,
+    only: options.only === null ? null : [...options.only].sort(),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     threads: options.threads,
@@ -1216,6 +1474,8 @@ async function main() {
     profile: profileRun ? { ...profileRun.result, variant: profileRun.job.variant ?? null } : null,
     profiles: profileRuns.map((r) => ({ ...r.result, variant: r.job.variant ?? null })),
     int8Accuracy: accuracyRun ? accuracyRun.result : null,
+    // Which sentences the embeddings scenario embedded (sources, seed, counts, sha256 of the sample).
+    embeddingSentences: embeddingRun ? embeddingRun.result.sentences : null,
     summary: rows,
     nodeShare: nodeShare(runs),
     loadDispose: loadDispose(runs),
@@ -1246,6 +1506,10 @@ async function main() {
   process.stdout.write(report.markdownTable(results) + '\n');
   if (results.failures.length > 0) {
     log(`${results.failures.length} job(s) failed`);
+    process.exitCode = 1;
+  }
+  if (disagreeing.length > 0) {
+    log(`${disagreeing.length} fp32 same-answers check(s) failed`);
     process.exitCode = 1;
   }
 }

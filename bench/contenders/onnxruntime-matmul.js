@@ -1,5 +1,5 @@
 // onnxruntime-node's fp32 GEMM peak, for the machine's limit beside libtorch's: the best of job.repeats runs of one
-// MatMul of two n x n matrices (bench/.cache/.../matmul.onnx, made by bench/prepare.py; 2 n^3 FLOPs each), with
+// MatMul of two n x n matrices (build/bench/.../matmul.onnx, made by bench/prepare.py; 2 n^3 FLOPs each), with
 // intraOpNumThreads = job.threads, in a process of its own.
 //
 //   node bench/contenders/onnxruntime-matmul.js --job JOB.json     (bench/run.js writes the job and reads job.out)

@@ -61,9 +61,11 @@ async function throughput() {
   }
   const encodings = await classify.model.tokenizer.encodeBatch(sentences);
   const tokens = encodings.map((e) => e.ids.length);
+  const workers = classify.model.workers;
   await classify.dispose();
   return {
     loadMs,
+    workers,
     roundsMs: rounds,
     textsPerSecond: rounds.map((ms) => (sentences.length * 1000) / ms),
     tokenLengths: common.stats(tokens),
@@ -83,8 +85,45 @@ async function concurrency() {
   });
   const loadMs = performance.now() - loadStart;
   const measured = await common.concurrentRounds(classify, sentences, job);
+  const workers = classify.model.workers;
   await classify.dispose();
-  return { loadMs, ...measured };
+  return { loadMs, workers, ...measured };
+}
+
+/**
+ * Sentence embeddings (mean pooling, L2 normalisation) of real sentences: throughput in batches of job.batchSize
+ * (one call; the pipeline sorts by length and pads each batch to its own longest) and single-request latency
+ * (bench/lib/common.js embeddingRounds).
+ */
+async function embeddings() {
+  const { sentences, record } = common.loadEmbeddingSentences(job.count);
+  const loadStart = performance.now();
+  const embed = await pipeline('feature-extraction', job.modelDir, {
+    threads: job.threads,
+    ...(job.workers ? { workers: job.workers } : {}),
+  });
+  const loadMs = performance.now() - loadStart;
+  const options = { pooling: 'mean', normalize: true };
+  const measured = await common.embeddingRounds(
+    {
+      batch: async (texts) =>
+        (await embed(texts, { ...options, batchSize: job.batchSize })).map((vector) => vector.data),
+      single: async (text) => (await embed(text, options)).data,
+    },
+    sentences,
+    job,
+  );
+  // Untruncated lengths: a sentence longer than the model's maximum would be cut, differently by each library.
+  const encodings = await embed.model.tokenizer.encodeBatch(sentences, { maxLength: 4096 });
+  const workers = embed.model.workers;
+  await embed.dispose();
+  return {
+    loadMs,
+    workers,
+    ...measured,
+    sentences: record,
+    tokenLengths: common.stats(encodings.map((e) => e.ids.length)),
+  };
 }
 
 /**
@@ -197,7 +236,7 @@ async function accuracy() {
   };
 }
 
-const SCENARIOS = { latency, throughput, concurrency, breakdown, accuracy };
+const SCENARIOS = { latency, throughput, concurrency, breakdown, accuracy, embeddings };
 
 common.runMain(async () => {
   const run = SCENARIOS[job.scenario];

@@ -137,6 +137,45 @@ async function concurrency(t) {
   return { loadMs, ...measured };
 }
 
+/**
+ * Sentence embeddings as torch-encoders' embeddings scenario: the feature-extraction pipeline with mean pooling and
+ * normalize, on consecutive chunks of job.batchSize in input order (it pads a call to its longest member), or with
+ * job.sortByLength the chunks of the sentences ordered by character length (done inside the timed call, as a user
+ * would), the vectors put back in input order.
+ */
+async function embeddings(t) {
+  const { sentences, record } = common.loadEmbeddingSentences(job.count);
+  const loadStart = performance.now();
+  const pipe = await t.pipeline('feature-extraction', localModel(t.env, job.modelDir), modelOptions());
+  const loadMs = performance.now() - loadStart;
+  const options = { pooling: 'mean', normalize: true };
+  const batch = async (texts) => {
+    const order = [...texts.keys()];
+    if (job.sortByLength) order.sort((a, b) => texts[a].length - texts[b].length);
+    const vectors = new Array(texts.length);
+    for (let i = 0; i < order.length; i += job.batchSize) {
+      const chunk = order.slice(i, i + job.batchSize);
+      const tensor = await pipe(
+        chunk.map((index) => texts[index]),
+        options,
+      );
+      const width = tensor.dims[tensor.dims.length - 1];
+      chunk.forEach((index, k) => {
+        vectors[index] = tensor.data.slice(k * width, (k + 1) * width);
+      });
+    }
+    return vectors;
+  };
+  const measured = await common.embeddingRounds(
+    { batch, single: async (text) => (await pipe(text, options)).data },
+    sentences,
+    job,
+  );
+  const tokens = sentences.map((text) => pipe.tokenizer.encode(text).length);
+  await pipe.dispose();
+  return { loadMs, ...measured, sentences: record, tokenLengths: common.stats(tokens) };
+}
+
 /** The version of package `name` as resolved from `from` (read from disk: some packages do not export it). */
 function packageVersion(name, from) {
   let dir = path.dirname(require.resolve(name, { paths: [from] }));
@@ -151,7 +190,7 @@ function packageVersion(name, from) {
   return 'unknown';
 }
 
-const SCENARIOS = { latency, throughput, concurrency };
+const SCENARIOS = { latency, throughput, concurrency, embeddings };
 
 common.runMain(async () => {
   const run = SCENARIOS[job.scenario];

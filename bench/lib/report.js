@@ -15,6 +15,7 @@ const SCENARIOS = {
     title: 'Concurrent single-text requests (BERT-base sentence embeddings)',
     metric: 'concurrency',
   },
+  embeddings: { title: 'all-MiniLM-L6-v2 sentence embeddings of real sentences', metric: 'embeddings' },
   diagnostics: { title: 'Diagnostics: BERT-base b1 x 128 under other settings', metric: 'latency' },
 };
 const ORDER = [
@@ -25,9 +26,12 @@ const ORDER = [
   'torch-encoders-1.13',
   'torch-encoders-1.13-int8',
   'torch-encoders-one-worker',
+  'torch-encoders-worker-per-thread',
   'torch-encoders-dynamic-batching',
   'torch-encoders-dynamic-batching-one-worker',
+  'torch-encoders-dynamic-batching-worker-per-thread',
   'transformers-js-node',
+  'transformers-js-node-sorted',
   'transformers-js-node-q8',
   'transformers-js-wasm',
   'python-torch',
@@ -43,11 +47,16 @@ const SHORT = {
   'torch-encoders-one-worker': 'torch-encoders fp32, workers: 1',
   'torch-encoders-dynamic-batching': 'torch-encoders + dynamicBatching',
   'torch-encoders-dynamic-batching-one-worker': 'torch-encoders + dynamicBatching, workers: 1',
+  'torch-encoders-worker-per-thread': 'torch-encoders fp32, a worker per thread',
+  'torch-encoders-dynamic-batching-worker-per-thread':
+    'torch-encoders + dynamicBatching, a worker per thread',
+  'transformers-js-node-sorted': 'transformers.js fp32, length-sorted batches',
   'transformers-js-node': 'transformers.js fp32 (onnxruntime-node)',
   'transformers-js-node-q8': 'transformers.js q8 (onnxruntime-node)',
   'transformers-js-wasm': 'transformers.js (WASM)',
   'python-torch': 'Python torch 2.x (TorchScript)',
 };
+/** One colour per ORDER entry, in its order. */
 const COLORS = [
   '#d62728',
   '#e7969c',
@@ -56,9 +65,12 @@ const COLORS = [
   '#8c564b',
   '#c49c94',
   '#ff7f0e',
+  '#f7b6d2',
   '#e377c2',
   '#9467bd',
+  '#c5b0d5',
   '#1f77b4',
+  '#6baed6',
   '#17becf',
   '#aec7e8',
   '#2ca02c',
@@ -86,6 +98,7 @@ function scenarioCell(row) {
   const prefix = row.scenario === 'diagnostics' ? 'diag. ' : '';
   if (row.metric === 'latency') return `${prefix}b${row.batch}×s${row.seq}`;
   if (row.metric === 'throughput') return `${prefix}sentiment, ${row.texts} texts, batch ${row.batchSize}`;
+  if (row.metric === 'embeddings') return `embeddings, ${row.texts} sentences, batch ${row.batchSize}`;
   const model = row.scenario === 'concurrency-base' ? 'BERT-base embeddings' : 'sentiment';
   return `${prefix}${row.requests} concurrent requests, ${model}`;
 }
@@ -122,6 +135,15 @@ function markdownTable(results) {
             `${row.processes > 1 ? ` in ${row.processes} processes` : ''})`
           : '1 round';
       throughput = `${fmt(row.textsPerSecond, 0)} texts/s`;
+    } else if (row.metric === 'embeddings') {
+      // median: a batched pass over every sentence; p95: of single requests, the median of the rounds' p95s.
+      median = `${ms(row.medianMs)} ms / round`;
+      p95 = `${ms(row.latencyP95Ms)} ms (single)`;
+      spread =
+        `${fmt(row.textsPerSecondMin, 0)}–${fmt(row.textsPerSecondMax, 0)} sentences/s; single-request p95 ` +
+        `${ms(row.latencyP95MinMs)}–${ms(row.latencyP95MaxMs)} ms (${row.rounds} round${row.rounds > 1 ? 's' : ''}` +
+        `${row.processes > 1 ? ` in ${row.processes} processes` : ''})`;
+      throughput = `${fmt(row.textsPerSecond, 0)} sentences/s`;
     }
     const gflops =
       row.gflops === undefined
@@ -212,6 +234,100 @@ function gemmSection(results) {
   lines.push(
     '',
     `The GFLOP/s column of the results reads each forward against the best: ${fmt(results.sgemm.gflops, 0)} GFLOP/s.`,
+    '',
+  );
+  return lines;
+}
+
+/**
+ * The embeddings scenario: what was embedded (sources, seed, counts), the model and its exports, each contender's
+ * throughput and single-request latency with their spread, and its answers against torch-encoders'.
+ */
+function embeddingsSection(results) {
+  const rows = sortRows(results.summary.filter((r) => r.scenario === 'embeddings'));
+  const model = results.models.embeddings;
+  if (rows.length === 0 || !model) return [];
+  const sample = results.embeddingSentences;
+  const checks = results.agreement.filter((check) => check.scenario === 'embeddings');
+  const reference = rows.find((r) => r.contender === 'torch-encoders');
+  const first = rows[0];
+  const cos = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(6));
+  const lines = [
+    '## Sentence embeddings: all-MiniLM-L6-v2 (models/embeddings)',
+    '',
+    `The demo embeddings model (${(model.parameters / 1e6).toFixed(1)} M parameters, ` +
+      `${model.config.num_hidden_layers} layers, ${model.config.hidden_size} wide; model.safetensors sha256 ` +
+      `${(model.modelSha256 ?? '-').slice(0, 12)}…), mean pooling over real tokens and L2 normalisation, from strings. ` +
+      `torch-encoders loads models/embeddings/model.pt; transformers.js the ONNX export of that same file ` +
+      `(${model.onnxSource}; fp32 \`onnx/model.onnx\`, \`q8\` = ${model.q8Onnx}), prepared by bench/prepare.py in ` +
+      `${model.onnxDir.replace(/^.*\/(build\/)/, '$1')}. Checked there before timing: the ONNX fp32 file against ` +
+      `model.pt, max |difference| of last_hidden_state ${fmt(model.checks?.onnxFp32MaxAbsDiff * 1e6, 1)}e-6 ` +
+      `(q8: ${fmt(model.checks?.onnxQ8MaxAbsDiff, 2)}); model.pt against sentence-transformers ` +
+      `${model.checks?.sentenceTransformers ?? '-'} on the checkpoint, lowest cosine ` +
+      `${cos(model.checks?.sentenceTransformersMinCosine)}. torch-encoders int8: ` +
+      `${model.int8Dir ? 'tools/export.py --quantize int8' : `none (${model.int8Source})`}.`,
+    '',
+  ];
+  if (sample) {
+    lines.push(
+      `Sentences: ${sample.count} real sentences, a fixed sample (seed ${sample.seed}, ${sample.words.min}–` +
+        `${sample.words.max} words, deduplicated; sha256 ${sample.sha256.slice(0, 12)}…; ${sample.drawnBy}): ` +
+        sample.sources
+          .map(
+            (source) =>
+              `${source.taken} of ${source.candidates} from ${source.what} (${source.files.join(', ')})`,
+          )
+          .join('; ') +
+        (first.tokenLengths
+          ? `. ${first.tokenLengths.min}–${first.tokenLengths.max} tokens (median ${first.tokenLengths.median}), ` +
+            `none over the model's ${model.maxLength}`
+          : '') +
+        '.',
+      '',
+    );
+  }
+  lines.push(
+    `Every contender in its own process, ${results.threads} intra-op threads, the same ${first.texts} sentences ` +
+      `in batches of ${first.batchSize}. Per round: every sentence in batches, timed whole (sentences/s), then ` +
+      `${first.latencyRequests} single-sentence requests one after the other (median and p95 of that round). ` +
+      'Figures are the median over rounds, with the lowest and highest round. torch-encoders: one ' +
+      `\`embed(sentences, { pooling: 'mean', normalize: true, batchSize: ${first.batchSize} })\` call (it sorts by ` +
+      'length and pads each batch to its own longest), with its defaults ' +
+      `(${model.defaultWorkers === 1 ? 'one model worker with every thread' : `${model.defaultWorkers} model workers`}) ` +
+      "and with the other worker setting; transformers.js: `extractor(chunk, { pooling: 'mean', normalize: true })` " +
+      'on consecutive chunks in input order (it pads a call to its longest member), and on chunks of the sentences ' +
+      'sorted by character length (sorted inside the timed pass, vectors put back in input order).',
+    '',
+    '| contender | runtime | sentences/s (min–max) | single request: median | p95 (min–max) | vs torch-encoders | cosine to torch-encoders: min / median |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+  );
+  for (const row of rows) {
+    const check = checks.find((c) => c.contender === row.contender);
+    const agreement =
+      row.contender === 'torch-encoders' && !check
+        ? 'reference'
+        : check
+          ? `${cos(check.minCosine)} / ${cos(check.medianCosine)}` +
+            (check.ok === false
+              ? ` **FAILED** (≥ ${check.tolerance?.minCosine} required${check.error ? `: ${check.error}` : ''})`
+              : '') +
+            (check.ok === null ? ' (measured, not judged)' : '') +
+            (row.contender === 'torch-encoders' ? ' (its other processes against the first)' : '')
+          : '-';
+    const versus =
+      reference && row !== reference ? `${fmt(row.textsPerSecond / reference.textsPerSecond, 2)}×` : '1';
+    lines.push(
+      `| ${SHORT[row.contender] ?? row.contender}${row.workers ? ` (workers: ${row.workers})` : ''} | ${row.runtime ?? '-'} | ` +
+        `${fmt(row.textsPerSecond, 0)} (${fmt(row.textsPerSecondMin, 0)}–${fmt(row.textsPerSecondMax, 0)}) | ` +
+        `${ms(row.latencyMedianMs)} ms | ${ms(row.latencyP95Ms)} ms (${ms(row.latencyP95MinMs)}–${ms(row.latencyP95MaxMs)}) | ` +
+        `${versus} | ${agreement} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Same answers: each contender's vectors of all ${first.texts} sentences (every process) against torch-encoders' ` +
+      `first process, sentence by sentence; fp32 rows must reach a cosine of ${checks.find((c) => c.tolerance)?.tolerance.minCosine ?? 0.9999} ` +
+      'on every sentence (else the run fails), int8 and q8 are reported as measured.',
     '',
   );
   return lines;
@@ -333,11 +449,28 @@ function markdown(results, svgName) {
       `**Every contender runs with ${results.threads} intra-op threads**, each scenario in its own process ` +
       '(peak RSS = getrusage maxRSS of that process, model load included).',
     '',
-    `Versions: torch-encoders ${v.torchEncoders} on libtorch ${v.libtorch} (BLAS: ${v.libtorchBlas}; the default ` +
-      `runtime) and on Debian's libtorch ${v.libtorchDebian ?? '-'} (BLAS: ${v.libtorchDebianBlas ?? '-'}; ` +
-      '`TORCH_ENCODERS_LIBTORCH=/usr/lib/x86_64-linux-gnu` in those processes); ' +
-      `transformers.js ${v.transformersJs} with onnxruntime-node ${v.onnxruntimeNode} and onnxruntime-web ${v.onnxruntimeWeb}; ` +
-      `Python ${v.python} with torch ${v.pythonTorch}; Node ${v.node}.`,
+    // A run of some scenarios only names the runtimes that ran.
+    'Versions: ' +
+      [
+        `torch-encoders ${v.torchEncoders} on libtorch ${v.libtorch} (BLAS: ${v.libtorchBlas}; the default runtime)` +
+          (v.libtorchDebian
+            ? ` and on Debian's libtorch ${v.libtorchDebian} (BLAS: ${v.libtorchDebianBlas ?? '-'}; ` +
+              '`TORCH_ENCODERS_LIBTORCH=/usr/lib/x86_64-linux-gnu` in those processes)'
+            : ''),
+        v.transformersJs &&
+          `transformers.js ${v.transformersJs} with ` +
+            [
+              v.onnxruntimeNode && `onnxruntime-node ${v.onnxruntimeNode}`,
+              v.onnxruntimeWeb && `onnxruntime-web ${v.onnxruntimeWeb}`,
+            ]
+              .filter(Boolean)
+              .join(' and '),
+        v.pythonTorch && `Python ${v.python} with torch ${v.pythonTorch}`,
+        `Node ${v.node}`,
+      ]
+        .filter(Boolean)
+        .join('; ') +
+      '.',
     '',
   ];
   const info = m.buildInfo?.['torch-encoders'];
@@ -379,14 +512,20 @@ function markdown(results, svgName) {
   lines.push(
     '- **speed vs torch-encoders**: torch-encoders fp32 time ÷ contender time in the same scenario (for throughput, ' +
       'contender ÷ torch-encoders rate): above 1 the contender is faster, below 1 slower.',
-    `- **${results.models.base.name} rows**: one set of random weights (seed ` +
-      `${results.models.base.weightSeed}, ${(results.models.base.parameters / 1e6).toFixed(1)} M parameters) as TorchScript fp32 ` +
-      '(torch-encoders, Python torch), TorchScript int8 and ONNX opset 14 (transformers.js); the forward of fixed ' +
-      'token ids (no tokenization), warm-up runs excluded. fp32 TorchScript: ' +
-      `${results.models.base.fp32Source ?? 'traced'}; int8: ${results.models.base.int8Source}.`,
-    `- **GFLOP/s**: FLOPs of the forward ÷ median time. ${results.flopsFormula}. int8 rows count the same ` +
-      'FLOPs (fp32-equivalent work).',
   );
+  const has = (metric, scenario) =>
+    results.summary.some((r) => r.metric === metric && (scenario === undefined || r.scenario === scenario));
+  if (results.models.base && has('latency')) {
+    lines.push(
+      `- **${results.models.base.name} rows**: one set of random weights (seed ` +
+        `${results.models.base.weightSeed}, ${(results.models.base.parameters / 1e6).toFixed(1)} M parameters) as TorchScript fp32 ` +
+        '(torch-encoders, Python torch), TorchScript int8 and ONNX opset 14 (transformers.js); the forward of fixed ' +
+        'token ids (no tokenization), warm-up runs excluded. fp32 TorchScript: ' +
+        `${results.models.base.fp32Source ?? 'traced'}; int8: ${results.models.base.int8Source}.`,
+      `- **GFLOP/s**: FLOPs of the forward ÷ median time. ${results.flopsFormula}. int8 rows count the same ` +
+        'FLOPs (fp32-equivalent work).',
+    );
+  }
   if (results.sgemm) {
     lines.push(
       `- **fp32 GEMM limit of this machine**: ${fmt(results.sgemm.gflops, 1)} GFLOP/s (${results.sgemm.library ?? results.sgemm.contender}: ` +
@@ -396,24 +535,39 @@ function markdown(results, svgName) {
   }
   const sentiment = results.summary.find((r) => r.scenario === 'sentiment' && r.tokenLengths);
   const classifier = results.models.classifier;
+  const workers = (n) =>
+    n === 1
+      ? 'one model worker with every thread (one forward at a time)'
+      : `${n} model workers of ${Math.max(1, results.threads / n)} thread${results.threads / n > 1 ? 's' : ''} each (forwards side by side)`;
+  if (classifier && has('throughput', 'sentiment')) {
+    lines.push(
+      `- **sentiment rows**: ${classifier.source === 'demo' ? 'the demo model models/sentiment' : classifier.source} ` +
+        `(${classifier.config.num_hidden_layers} layers, ${classifier.config.hidden_size} wide), real sentences from ` +
+        "UCI's Sentiment Labelled Sentences (Amazon, IMDb, Yelp; fixed-seed sample)" +
+        (sentiment
+          ? `, ${sentiment.tokenLengths.min}–${sentiment.tokenLengths.max} tokens (median ${sentiment.tokenLengths.median})`
+          : '') +
+        '. torch-encoders: one `classify(texts, { batchSize: 8 })` call (it sorts by length and pads each batch to its ' +
+        'own longest); transformers.js: `classifier(chunk)` on consecutive chunks of 8 in input order (it pads a call to ' +
+        'its longest member). Both tokenize, run the model and apply softmax + top-1 label. torch-encoders runs with its ' +
+        'defaults' +
+        (Number.isInteger(classifier.defaultWorkers)
+          ? `: for this model ${workers(classifier.defaultWorkers)} `
+          : ' ') +
+        '(lib/default-workers.ts: a worker per thread only for models too small to use a second thread); the ' +
+        '"workers: 1" or "a worker per thread" row is the other setting.',
+    );
+  }
+  if (has('concurrency')) {
+    lines.push(
+      '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
+        'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
+        "runs one forward per request, queued on the model's workers; with it, requests that arrive together share forwards " +
+        '(grouped by length). ' +
+        'transformers.js on onnxruntime-node runs concurrent session.run calls.',
+    );
+  }
   lines.push(
-    `- **sentiment rows**: ${classifier.source === 'demo' ? 'the demo model models/sentiment' : classifier.source} ` +
-      `(${classifier.config.num_hidden_layers} layers, ${classifier.config.hidden_size} wide), real sentences from ` +
-      "UCI's Sentiment Labelled Sentences (Amazon, IMDb, Yelp; fixed-seed sample)" +
-      (sentiment
-        ? `, ${sentiment.tokenLengths.min}–${sentiment.tokenLengths.max} tokens (median ${sentiment.tokenLengths.median})`
-        : '') +
-      '. torch-encoders: one `classify(texts, { batchSize: 8 })` call (it sorts by length and pads each batch to its ' +
-      'own longest); transformers.js: `classifier(chunk)` on consecutive chunks of 8 in input order (it pads a call to ' +
-      'its longest member). Both tokenize, run the model and apply softmax + top-1 label. torch-encoders runs with its ' +
-      `defaults: for a model as small as the demo one, ${results.threads} model workers of 1 thread each, so that ` +
-      'small forwards run side by side (lib/default-workers.ts); "workers: 1" is one forward at a time with every ' +
-      'thread, the default for larger models.',
-    '- **concurrent requests**: all requests issued at once (`Promise.all` of single-text calls), latency from issue ' +
-      'to result, throughput = requests ÷ wall time; warm-up rounds excluded. torch-encoders without dynamicBatching ' +
-      "runs one forward per request, queued on the model's workers; with it, requests that arrive together share forwards " +
-      '(grouped by length). ' +
-      'transformers.js on onnxruntime-node runs concurrent session.run calls.',
     ...(results.int8Accuracy
       ? [
           `- **int8 accuracy cost** (demo sentiment model, the ${results.int8Accuracy.sentences} held-out sentences of ` +
@@ -422,18 +576,24 @@ function markdown(results, svgName) {
             `${fmt(100 * results.int8Accuracy.sameLabel, 1)}% of them.`,
         ]
       : []),
-    '- **WASM** runs no native code: onnxruntime-node and sharp are stubbed out, onnxruntime-web is handed to ' +
-      'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
+    ...(results.summary.some((r) => r.contender === 'transformers-js-wasm')
+      ? [
+          '- **WASM** runs no native code: onnxruntime-node and sharp are stubbed out, onnxruntime-web is handed to ' +
+            'transformers.js (see bench/contenders/transformers-js.js); it gets fewer runs of the large shapes.',
+        ]
+      : []),
     '',
   );
+  lines.push(...embeddingsSection(results));
   lines.push(...acceptanceSection(results));
   lines.push(...gemmSection(results));
   lines.push(...nodeShareSection(results.nodeShare));
-  lines.push(...loadDisposeSection(results.loadDispose, results.models.base.name));
+  lines.push(...loadDisposeSection(results.loadDispose, results.models.base?.name));
   lines.push(...responsivenessSection(results.responsiveness));
   for (const profile of results.profiles ?? [results.profile])
     lines.push(...profileSection(profile, results));
-  if (results.agreement.length > 0) {
+  const otherChecks = results.agreement.filter((check) => check.scenario !== 'embeddings');
+  if (otherChecks.length > 0) {
     lines.push(
       '## Same weights, same answers',
       '',
@@ -445,7 +605,7 @@ function markdown(results, svgName) {
       '| scenario | contender | mode | runtime | max abs diff | relative RMS | tolerance | ok |',
       '| --- | --- | --- | --- | ---: | ---: | --- | --- |',
     );
-    for (const check of results.agreement) {
+    for (const check of otherChecks) {
       const ok = check.ok ? 'yes' : '**NO**';
       if (check.maxAbsDiff !== undefined) {
         const tolerance =
@@ -469,9 +629,12 @@ function markdown(results, svgName) {
     }
     lines.push('');
   }
+  const modeSuffix = results.mode === 'full' ? '' : `-${results.mode}`;
+  const onlySuffix = results.only ? `-${results.only.join('+')}` : '';
   lines.push(
-    `Raw figures (every timed run, machine info, model preparation): ${results.date}${results.mode === 'full' ? '' : `-${results.mode}`}.json. ` +
-      `Made by \`node bench/run.js${results.mode === 'full' ? '' : ` --${results.mode}`}\`.`,
+    `Raw figures (every timed run, machine info, model preparation): ${results.date}${modeSuffix}${onlySuffix}.json. ` +
+      `Made by \`node bench/run.js${results.mode === 'full' ? '' : ` --${results.mode}`}` +
+      `${results.only ? ` --only ${results.only.join(',')}` : ''}\`.`,
     '',
   );
   return lines.join('\n');
@@ -504,6 +667,23 @@ function chartRows(results) {
         lo: row.textsPerSecondMin,
         hi: row.textsPerSecondMax,
         text: `${fmt(row.textsPerSecond, 0)}/s`,
+      });
+    } else if (row.metric === 'embeddings') {
+      rows.push({
+        panel: `MiniLM-L6 embeddings, ${row.texts} sentences: sentences/s (higher is better)`,
+        contender: label,
+        value: row.textsPerSecond,
+        lo: row.textsPerSecondMin,
+        hi: row.textsPerSecondMax,
+        text: `${fmt(row.textsPerSecond, 0)}/s`,
+      });
+      rows.push({
+        panel: 'MiniLM-L6 embeddings, single requests: p95 ms (lower is better)',
+        contender: label,
+        value: row.latencyP95Ms,
+        lo: row.latencyP95MinMs,
+        hi: row.latencyP95MaxMs,
+        text: `${ms(row.latencyP95Ms)} ms`,
       });
     } else {
       rows.push({

@@ -1,5 +1,6 @@
-// The smoke test of the benchmark: `npm run bench:quick` end to end (BERT-base random weights prepared into
-// bench/.cache on first use, every contender and scenario in its own process, under 4 minutes on 2 cores). Checks
+// The smoke test of the benchmark: `npm run bench:quick` end to end (BERT-base random weights and the ONNX exports of
+// the demo models prepared into build/bench on first use, every contender and scenario in its own process, about
+// 5 minutes on 2 cores; it needs the demo models built: tools/build_demo_models.py). Checks
 // that it completes and writes valid JSON, the Markdown report and the chart; it asserts nothing about speed
 // (timings on a shared test machine mean nothing).
 import { execFile } from 'node:child_process';
@@ -8,14 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-// bench:quick takes ~4 min on an idle 2-core machine, ~2 min more when bench/.cache is prepared first; 9 min
-// beside a busy test suite (load average 4) was seen.
+// bench:quick took ~4 min on an idle 2-core machine before the embeddings scenario (~1 min more), ~2 min more when
+// build/bench is prepared first; 9 min beside a busy test suite (load average 4) was seen.
 const TIMEOUT_MS = 900_000;
 
 interface SummaryRow {
   scenario: string;
   contender: string;
-  metric: 'latency' | 'throughput' | 'concurrency';
+  metric: 'latency' | 'throughput' | 'concurrency' | 'embeddings';
   runtime: string | null;
   peakRssMb: number;
   medianMs?: number;
@@ -112,6 +113,14 @@ describe('npm run bench:quick', () => {
 
   it('has a summary row for every contender of every scenario', () => {
     const keys = results.summary.map((row) => `${row.scenario}/${row.contender}`).sort();
+    // The second torch-encoders row of a model is the worker setting that is not its default
+    // (lib/default-workers.ts): workers: 1 for small models, a worker per thread for MiniLM and larger.
+    const models = results.models as {
+      classifier: { defaultWorkers: number };
+      embeddings: { defaultWorkers: number; int8Dir: string | null };
+    };
+    const other = (defaultWorkers: number) => (defaultWorkers === 1 ? 'worker-per-thread' : 'one-worker');
+    const classifierOther = other(models.classifier.defaultWorkers);
     expect(keys).toEqual(
       [
         'bert-b1/python-torch',
@@ -135,12 +144,18 @@ describe('npm run bench:quick', () => {
         'concurrency-base/transformers-js-node',
         'concurrency/torch-encoders',
         'concurrency/torch-encoders-dynamic-batching',
-        'concurrency/torch-encoders-dynamic-batching-one-worker',
-        'concurrency/torch-encoders-one-worker',
+        `concurrency/torch-encoders-dynamic-batching-${classifierOther}`,
+        `concurrency/torch-encoders-${classifierOther}`,
         'concurrency/transformers-js-node',
+        'embeddings/torch-encoders',
+        `embeddings/torch-encoders-${other(models.embeddings.defaultWorkers)}`,
+        ...(models.embeddings.int8Dir === null ? [] : ['embeddings/torch-encoders-int8']),
+        'embeddings/transformers-js-node',
+        'embeddings/transformers-js-node-q8',
+        'embeddings/transformers-js-node-sorted',
         'sentiment/torch-encoders',
         'sentiment/torch-encoders-int8',
-        'sentiment/torch-encoders-one-worker',
+        `sentiment/torch-encoders-${classifierOther}`,
         'sentiment/transformers-js-node',
         'sentiment/transformers-js-wasm',
       ].sort(),
@@ -150,7 +165,7 @@ describe('npm run bench:quick', () => {
       const figure =
         row.metric === 'latency'
           ? row.medianMs
-          : row.metric === 'throughput'
+          : row.metric === 'throughput' || row.metric === 'embeddings'
             ? row.textsPerSecond
             : row.requestsPerSecond;
       expect(Number.isFinite(figure)).toBe(true);
@@ -165,11 +180,41 @@ describe('npm run bench:quick', () => {
     }
   });
 
-  it('ran the same weights in every contender (every mode within its tolerance of fp32)', () => {
-    const checks = results.agreement as Array<{ contender: string; mode: string; ok: boolean }>;
+  it('ran the same weights in every contender (fp32 the same answers, reduced precision measured)', () => {
+    const checks = results.agreement as Array<{
+      scenario: string;
+      contender: string;
+      mode: string;
+      ok: boolean | null;
+      minCosine?: number;
+    }>;
     const modes = new Set(checks.map((check) => check.mode));
     expect([...modes].sort()).toEqual(['bf16', 'fp32', 'int8', 'q8']);
-    expect(checks.filter((check) => !check.ok)).toEqual([]);
+    expect(checks.filter((check) => check.mode === 'fp32' && check.ok !== true)).toEqual([]);
+    // Random BERT-base weights: every mode within its tolerance. The demo models' int8 and q8 answers depend on
+    // their weights, so they are only reported (sentiment: a label agreement, embeddings: cosines).
+    const base = checks.filter((check) => check.scenario.startsWith('bert-'));
+    expect(base.filter((check) => check.ok !== true)).toEqual([]);
+    const embeddings = checks.filter((check) => check.scenario === 'embeddings');
+    expect(embeddings.map((check) => check.contender)).toEqual(
+      expect.arrayContaining([
+        'transformers-js-node',
+        'transformers-js-node-q8',
+        'transformers-js-node-sorted',
+      ]),
+    );
+    for (const check of embeddings) expect(check.minCosine).toBeGreaterThan(0);
+    // Which real sentences were embedded is recorded.
+    expect(results.embeddingSentences).toMatchObject({
+      count: 1000,
+      seed: expect.any(Number),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      sources: [
+        { name: 'squad-v1.1', taken: 334 },
+        { name: 'sentiment-uci', taken: 333 },
+        { name: 'wnut17', taken: 333 },
+      ],
+    });
   });
 
   it('writes the Markdown report, and the chart when vega is installed', () => {
@@ -178,6 +223,7 @@ describe('npm run bench:quick', () => {
     expect(markdown).toContain('Acceptance figures');
     expect(markdown).toContain("The machine's fp32 GEMM limit");
     expect(markdown).toContain('Same weights, same answers');
+    expect(markdown).toContain('Sentence embeddings: all-MiniLM-L6-v2');
     expect(markdown).toContain('Node-side share');
     expect(markdown).toContain('Where the forward goes: fp32');
     const chart = results.chart as { svg: string | null; reason?: string };
