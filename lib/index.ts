@@ -45,5 +45,6 @@ export type {
   FeatureExtractionPipeline,
   SimilarityResult,
 } from './tasks/feature-extraction';
+export type { RerankOptions, RerankPipeline, RerankResult, RerankScores } from './tasks/rerank';
 export { buildInfo, cudaAvailable, cudaDeviceCount, libtorchVersion } from './runtime';
 export type { BuildInfo } from './runtime';

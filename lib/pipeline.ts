@@ -13,6 +13,7 @@ import {
   type QuestionAnsweringOptions,
   type QuestionAnsweringPipeline,
 } from './tasks/question-answering';
+import { RERANK_OPTION_KEYS, createRerank, type RerankOptions, type RerankPipeline } from './tasks/rerank';
 import {
   TEXT_CLASSIFICATION_OPTION_KEYS,
   createTextClassification,
@@ -29,7 +30,7 @@ import type { DynamicBatchingOptions } from './dynamic-batcher';
 import { badInput, checkOptionKeys, integerOption } from './validate';
 
 export type Task =
-  'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction';
+  'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction' | 'rerank';
 
 /** Aliases Hugging Face accepts for the same tasks. */
 const TASK_ALIASES: Record<string, Task> = {
@@ -40,6 +41,7 @@ const TASK_ALIASES: Record<string, Task> = {
   'question-answering': 'question-answering',
   'feature-extraction': 'feature-extraction',
   'sentence-embeddings': 'feature-extraction',
+  rerank: 'rerank',
 };
 
 const LOAD_OPTION_KEYS = [
@@ -68,6 +70,7 @@ interface TaskPipelines {
   'question-answering': [QuestionAnsweringOptions, QuestionAnsweringPipeline];
   'feature-extraction': [FeatureExtractionOptions, FeatureExtractionPipeline];
   'sentence-embeddings': [FeatureExtractionOptions, FeatureExtractionPipeline];
+  rerank: [RerankOptions, RerankPipeline];
 }
 
 // A signal belongs to one call: as a pipeline default it would abort every later call too.
@@ -77,6 +80,7 @@ const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
   'token-classification': perCall(TOKEN_CLASSIFICATION_OPTION_KEYS),
   'question-answering': perCall(QUESTION_ANSWERING_OPTION_KEYS),
   'feature-extraction': perCall(FEATURE_EXTRACTION_OPTION_KEYS),
+  rerank: perCall(RERANK_OPTION_KEYS),
 };
 
 /**
@@ -143,6 +147,8 @@ function createPipeline(
       return createQuestionAnswering(model, taskOptions, batching);
     case 'feature-extraction':
       return createFeatureExtraction(model, taskOptions, batching);
+    case 'rerank':
+      return createRerank(model, taskOptions, batching);
   }
 }
 
