@@ -136,3 +136,23 @@ def to_builtin(value: Any) -> Any:
     if isinstance(value, np.floating):
         return float(value)
     return value
+
+
+def utf16_index(text: str, index: int) -> int:
+    """A Python (code point) index into text as a JS string (UTF-16 code unit) index: the goldens store
+    offsets as JS indices, which differ after any character outside the Basic Multilingual Plane (emoji)."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def utf16_span(text: str, span: Iterable[int]) -> list[int]:
+    return [utf16_index(text, int(i)) for i in span]
+
+
+def float32_base64(values: Any) -> str:
+    """A float array as base64 of its little-endian float32 bytes: exact to float32 and a quarter of the size
+    of the same numbers printed as JSON (feature-extraction goldens hold thousands of them)."""
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
