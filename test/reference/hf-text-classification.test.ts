@@ -78,20 +78,24 @@ describe('text-classification against transformers 4.57 pipeline (models/sentime
   // down); the option handling is the same for every input and is covered by the others.
   const FULL_COVERAGE = new Set([0, 9]);
 
-  it.each(optionSets)('$name: labels exact, scores to 1e-4', async ({ index }) => {
-    const hfOptions = golden.cases[0]!.results[index]!.options;
-    for (const { results } of golden.cases) expect(results[index]!.options).toEqual(hfOptions);
-    const chosen = golden.cases
-      .map((goldenCase, i) => ({ goldenCase, input: inputs[i]! }))
-      .filter(
-        ({ goldenCase }) => FULL_COVERAGE.has(index) || !texts.get(goldenCase.id)!.tags.includes('long'),
+  it.each(optionSets)(
+    '$name: labels exact, scores to 1e-4',
+    async ({ index }) => {
+      const hfOptions = golden.cases[0]!.results[index]!.options;
+      for (const { results } of golden.cases) expect(results[index]!.options).toEqual(hfOptions);
+      const chosen = golden.cases
+        .map((goldenCase, i) => ({ goldenCase, input: inputs[i]! }))
+        .filter(
+          ({ goldenCase }) => FULL_COVERAGE.has(index) || !texts.get(goldenCase.id)!.tags.includes('long'),
+        );
+      const ours = await classify(
+        chosen.map(({ input }) => input),
+        classificationOptions(hfOptions),
       );
-    const ours = await classify(
-      chosen.map(({ input }) => input),
-      classificationOptions(hfOptions),
-    );
-    chosen.forEach(({ goldenCase: { id, results } }, i) => {
-      expectSameLabels(ours[i]!, results[index]!.result, `${id} ${JSON.stringify(hfOptions)}`);
-    });
-  });
+      chosen.forEach(({ goldenCase: { id, results } }, i) => {
+        expectSameLabels(ours[i]!, results[index]!.result, `${id} ${JSON.stringify(hfOptions)}`);
+      });
+    },
+    180_000,
+  );
 });

@@ -121,7 +121,7 @@ describe('token-classification against transformers 4.57 pipeline (models/ner)',
       );
       cases.forEach(({ id, entities }, i) => expectSameEntities(ours[i]!, entities, `${id} ${key}`));
     }
-  });
+  }, 240_000);
 
   it(
     "deviation (documented in lib/tasks/token-aggregation.ts): 'none' over several windows, which " +
@@ -158,5 +158,6 @@ describe('token-classification against transformers 4.57 pipeline (models/ner)',
         );
       }
     },
+    120_000,
   );
 });
