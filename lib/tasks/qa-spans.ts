@@ -1,8 +1,13 @@
 /**
  * Extractive question-answering post-processing with the semantics of Hugging Face transformers'
  * QuestionAnsweringPipeline.postprocess, select_starts_ends, decode_spans and get_indices
- * (src/transformers/pipelines/question_answering.py, fast-tokenizer path; the algorithm is the same
- * from v4.2x through v4.53, the last release that ships the pipeline). Pure and synchronous.
+ * (src/transformers/pipelines/question_answering.py, fast-tokenizer path, as in transformers 4.57; the
+ * pipeline is gone from 5.3). Pure and synchronous. test/reference/hf-question-answering.test.ts compares the
+ * pipeline with transformers' own on the demo model.
+ *
+ * As HF's, each window contributes its best `2 * topK + 10` spans when aligning to words (`topK` without):
+ * spans that widen to the same words (or differ only in case) become one answer whose score is the sum of
+ * theirs, so the over-fetch changes the scores and the ranking, not only the candidates.
  *
  * Deliberate differences from HF:
  * 1. Non-context tokens are masked for both question/context orders. HF builds p_mask only when the
@@ -10,12 +15,13 @@
  *    question tokens be answers; that is a bug we do not copy.
  * 2. The null score and the zeroed CLS probability use `clsIndex`; HF hard-codes position 0 (where
  *    BERT, RoBERTa and DistilBERT put CLS when the question comes first, so the results agree).
- * 3. HF picks each window's top-k spans among all start×end cells, then drops spans outside the
- *    context; when fewer than k valid spans have a non-zero score it returns zero-score cells such as
- *    end < start or (CLS, CLS), with nonsense offsets. We rank only valid spans (both ends in the
- *    context, start <= end, length <= maxAnswerLen), so we can return fewer answers than HF, never
- *    other ones. Among equal scores we prefer the lower (start, end), where numpy's
- *    argpartition/quicksort order is unspecified; HF's top_k=1 argmax also takes the lowest.
+ * 3. HF picks each window's best spans among all start×end cells, then drops spans outside the
+ *    context; when a window has fewer valid spans than it picks, it fills up with zero-score cells
+ *    such as end < start, (CLS, CLS) or spans longer than maxAnswerLen, which reach the results when
+ *    there are fewer than topK real answers. We rank only valid spans (both ends in the context,
+ *    start <= end, length <= maxAnswerLen), so we can return fewer answers than HF (never its
+ *    zero-score fillers), never other ones. Among equal scores we prefer the lower (start, end), where
+ *    numpy's argpartition/quicksort order is unspecified; HF's top_k=1 argmax also takes the lowest.
  */
 import { TorchEncodersError } from '../errors';
 import { softmax } from '../math';
@@ -71,6 +77,8 @@ export function findAnswers(args: FindAnswersArgs): QaAnswer[] {
   checkPositiveInteger('topK', topK);
   checkPositiveInteger('maxAnswerLen', maxAnswerLen);
   if (windows.length === 0) throw badInput('windows must hold at least one window; got none');
+  // HF's pre_topk: some candidates merge once widened to words, so more are taken than are returned.
+  const perWindow = alignToWords ? 2 * topK + 10 : topK;
 
   // HF starts from a large positive score and keeps the minimum over windows: the answer "nothing" is
   // only as likely as in the window that most believes there is an answer.
@@ -96,7 +104,7 @@ export function findAnswers(args: FindAnswersArgs): QaAnswer[] {
     startProbs[clsIndex] = 0;
     endProbs[clsIndex] = 0;
 
-    for (const span of topSpans(startProbs, endProbs, desired, clsIndex, maxAnswerLen, topK)) {
+    for (const span of topSpans(startProbs, endProbs, desired, clsIndex, maxAnswerLen, perWindow)) {
       const { start, end } = charSpan(window, span.start, span.end, contextSequenceId, alignToWords);
       const text = context.slice(start, end);
       // HF merges answers of equal text (case-insensitively), across windows too, by adding scores;

@@ -19,11 +19,20 @@ export interface QuestionAnsweringInput {
 export interface QuestionAnsweringOptions extends MicroBatchOptions {
   /** Answers per question, best first. Default: 1. */
   topK?: number;
-  /** Tokens shared by consecutive windows over a long context. Default: 128. */
+  /**
+   * Tokens shared by consecutive windows over a long context; must be smaller than the context tokens a
+   * window holds (maxSeqLen minus the question's tokens and 3 special tokens). Default: half of maxSeqLen, at
+   * most 128, as Hugging Face's; when that leaves no room beside a long question (where Hugging Face fails),
+   * half of the context tokens per window.
+   */
   docStride?: number;
   /** Tokens per window: question, context and special tokens. Default: 384 (capped by the model). */
   maxSeqLen?: number;
-  /** Question tokens kept; a longer question is cut. Default: 64. */
+  /**
+   * Question tokens kept; a longer question is cut at the end of its last kept token. Default: 64.
+   * (Hugging Face documents the same option, but its fast-tokenizer path ignores it and keeps the whole
+   * question.)
+   */
   maxQuestionLen?: number;
   /** Longest answer in tokens. Default: 15. */
   maxAnswerLen?: number;
@@ -87,14 +96,9 @@ function resolveOptions(options: QuestionAnsweringOptions, modelMaxLength: numbe
     topK: integerOption(TASK, 'topK', options.topK, 1, 1),
     maxSeqLen,
     maxQuestionLen: integerOption(TASK, 'maxQuestionLen', options.maxQuestionLen, 64, 1),
-    // HF's default stride is 128 with windows of 384; smaller models keep the same proportion.
-    docStride: integerOption(
-      TASK,
-      'docStride',
-      options.docStride,
-      Math.min(128, Math.floor(maxSeqLen / 3)),
-      0,
-    ),
+    // null: the default, which depends on the question's length (see defaultDocStride).
+    docStride:
+      options.docStride === undefined ? null : integerOption(TASK, 'docStride', options.docStride, 0, 0),
     maxAnswerLen: integerOption(TASK, 'maxAnswerLen', options.maxAnswerLen, 15, 1),
     handleImpossibleAnswer: booleanOption(
       TASK,
@@ -104,6 +108,15 @@ function resolveOptions(options: QuestionAnsweringOptions, modelMaxLength: numbe
     ),
     alignToWords: booleanOption(TASK, 'alignToWords', options.alignToWords, true),
   };
+}
+
+/**
+ * Hugging Face's default stride, min(maxSeqLen // 2, 128). Where a long question leaves it no room (Hugging
+ * Face's tokenizer then fails), half of the context tokens per window instead.
+ */
+function defaultDocStride(maxSeqLen: number, contextRoom: number): number {
+  const stride = Math.min(Math.floor(maxSeqLen / 2), 128);
+  return stride < contextRoom ? stride : Math.floor(contextRoom / 2);
 }
 
 export function createQuestionAnswering(
@@ -135,15 +148,25 @@ export function createQuestionAnswering(
               const cut = await questionWithin(question, maxQuestionLen);
               // The question's tokens and 3 special tokens must leave room for the stride and at least one new token.
               const contextRoom = maxSeqLen - cut.tokens - 3;
-              if (docStride >= contextRoom) {
+              const which = single ? 'input' : `inputs[${firstIndex + offset}]`;
+              if (contextRoom < 1) {
                 throw new TorchEncodersError(
                   'E_BAD_INPUT',
-                  `${TASK}: options.docStride (${docStride}) must be smaller than the context tokens per window (${contextRoom} for ${single ? 'input' : `inputs[${firstIndex + offset}]`}: maxSeqLen ${maxSeqLen} minus the question's ${cut.tokens} tokens and 3 special tokens)`,
+                  `${TASK}: ${which}.question leaves no room for the context: its ${cut.tokens} tokens and 3 special tokens fill options.maxSeqLen (${maxSeqLen}); lower options.maxQuestionLen or raise options.maxSeqLen`,
+                );
+              }
+              const stride = docStride ?? defaultDocStride(maxSeqLen, contextRoom);
+              // Refused even when this context fits one window (Hugging Face fails only when it does not),
+              // so that whether a call is valid does not depend on the length of its context.
+              if (stride >= contextRoom) {
+                throw new TorchEncodersError(
+                  'E_BAD_INPUT',
+                  `${TASK}: options.docStride (${stride}) must be smaller than the context tokens per window (${contextRoom} for ${which}: maxSeqLen ${maxSeqLen} minus the question's ${cut.tokens} tokens and 3 special tokens)`,
                 );
               }
               return tokenizer.encodeWithOverflow([cut.text, context], {
                 maxLength: maxSeqLen,
-                stride: docStride,
+                stride,
                 truncation: 'only_second',
               });
             }),

@@ -6,7 +6,8 @@ import { FIXTURES } from '../helpers/fixtures';
 const CONTEXT =
   'The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. It is named after the engineer Gustave Eiffel, whose company designed and built the tower from 1887 to 1889.';
 const QUESTION = 'Who designed the Eiffel Tower?';
-// About 600 tokens: several windows of 128 tokens with the default stride.
+// About 600 tokens: several windows of 128 tokens. (Answers, offsets and scores against Hugging Face's pipeline:
+// test/reference/hf-question-answering.test.ts.)
 const LONG_CONTEXT = Array.from(
   { length: 40 },
   (_, i) => `Fact ${i}: the river number ${i} flows north into lake ${i}.`,
@@ -18,66 +19,6 @@ describe('question-answering (BERT fixture, 128-token windows)', () => {
     qa = await pipeline('question-answering', path.join(FIXTURES, 'question-answering'), { threads: 2 });
   });
   afterAll(() => qa.dispose());
-
-  it('returns an answer that is a span of the context, with character offsets', async () => {
-    const [best] = await qa({ question: QUESTION, context: CONTEXT });
-    expect(best).toBeDefined();
-    expect(best!.answer).toBe(CONTEXT.slice(best!.start, best!.end));
-    expect(best!.answer.length).toBeGreaterThan(0);
-    expect(best!.score).toBeGreaterThan(0);
-    expect(best!.score).toBeLessThanOrEqual(1);
-  });
-
-  it('topK returns distinct spans sorted by score; maxAnswerLen bounds their token length', async () => {
-    const answers = await qa({ question: QUESTION, context: CONTEXT }, { topK: 5, maxAnswerLen: 3 });
-    expect(answers).toHaveLength(5);
-    for (let i = 1; i < answers.length; i++)
-      expect(answers[i - 1]!.score).toBeGreaterThanOrEqual(answers[i]!.score);
-    expect(new Set(answers.map((a) => `${a.start}:${a.end}`)).size).toBe(5);
-    const tokenizer = qa.model.tokenizer!;
-    for (const a of answers) {
-      expect(a.answer).toBe(CONTEXT.slice(a.start, a.end));
-      const [encoding] = await tokenizer.encodeBatch([a.answer], { addSpecialTokens: false });
-      expect(encoding!.ids.length).toBeLessThanOrEqual(3);
-    }
-  });
-
-  it('alignToWords false may return parts of words; true returns whole words', async () => {
-    const aligned = await qa({ question: QUESTION, context: CONTEXT }, { topK: 10, alignToWords: true });
-    for (const a of aligned) {
-      expect(
-        a.start === 0 || /[\s(]/.test(CONTEXT[a.start - 1]!) || /[^\p{L}\p{N}]/u.test(CONTEXT[a.start]!),
-      ).toBe(true);
-    }
-    const raw = await qa({ question: QUESTION, context: CONTEXT }, { topK: 10, alignToWords: false });
-    for (const a of raw) expect(a.answer).toBe(CONTEXT.slice(a.start, a.end));
-  });
-
-  it('searches a context longer than one window across all windows', async () => {
-    const answers = await qa({ question: 'Which lake?', context: LONG_CONTEXT }, { topK: 20, docStride: 32 });
-    expect(answers).toHaveLength(20);
-    for (const a of answers) expect(a.answer).toBe(LONG_CONTEXT.slice(a.start, a.end));
-    // Answers come from more than the first window.
-    const firstWindowEnd = LONG_CONTEXT.indexOf('Fact 8');
-    expect(answers.some((a) => a.start > firstWindowEnd)).toBe(true);
-  });
-
-  it('handleImpossibleAnswer adds the empty answer, scored by [CLS]', async () => {
-    const answers = await qa(
-      { question: QUESTION, context: CONTEXT },
-      { topK: 100, handleImpossibleAnswer: true },
-    );
-    const empty = answers.filter((a) => a.answer === '');
-    expect(empty).toEqual([{ answer: '', score: expect.any(Number), start: 0, end: 0 }]);
-    const without = await qa({ question: QUESTION, context: CONTEXT }, { topK: 100 });
-    expect(without.some((a) => a.answer === '')).toBe(false);
-  });
-
-  it('cuts a question longer than maxQuestionLen', async () => {
-    const question = `${'why '.repeat(100)}?`;
-    const answers = await qa({ question, context: CONTEXT }, { maxQuestionLen: 8 });
-    expect(answers[0]!.answer).toBe(CONTEXT.slice(answers[0]!.start, answers[0]!.end));
-  });
 
   it('batched results equal one-by-one results to 1e-5, in input order', async () => {
     const inputs = [
@@ -96,6 +37,30 @@ describe('question-answering (BERT fixture, 128-token windows)', () => {
     }
   });
 
+  it("the default docStride is Hugging Face's (half of maxSeqLen), halved again where a long question leaves it no room", async () => {
+    // 128-token windows: Hugging Face's default stride is 64, which a question of about 70 tokens leaves no room
+    // for (its tokenizer then fails); ours falls back to half of the context tokens per window.
+    const tokenizer = qa.model.tokenizer!;
+    const question = `${'Which river flows north into which lake, and why does it do so '.repeat(5)}?`;
+    const [encoding] = await tokenizer.encodeBatch([question], { addSpecialTokens: false });
+    const contextRoom = 128 - encoding!.ids.length - 3;
+    expect(contextRoom).toBeGreaterThan(0);
+    expect(contextRoom).toBeLessThanOrEqual(64);
+    const input = { question, context: LONG_CONTEXT };
+    const byDefault = await qa(input, { maxQuestionLen: 100, topK: 3 });
+    expect(byDefault).toEqual(
+      await qa(input, { maxQuestionLen: 100, topK: 3, docStride: Math.floor(contextRoom / 2) }),
+    );
+    expectError(
+      await rejection(qa(input, { maxQuestionLen: 100, docStride: 64 })),
+      'E_BAD_INPUT',
+      `question-answering: options.docStride (64) must be smaller than the context tokens per window (${contextRoom} for input: maxSeqLen 128 minus the question's ${encoding!.ids.length} tokens and 3 special tokens)`,
+    );
+    // A short question keeps Hugging Face's default of 64.
+    const short = { question: 'Which lake?', context: LONG_CONTEXT };
+    expect(await qa(short, { topK: 3 })).toEqual(await qa(short, { topK: 3, docStride: 64 }));
+  });
+
   describe('BAD CALL', () => {
     it('QA without context', async () => {
       expectError(
@@ -110,6 +75,16 @@ describe('question-answering (BERT fixture, 128-token windows)', () => {
         await rejection(qa(QUESTION as never)),
         'E_BAD_INPUT',
         "question-answering: input must be an object { question, context } of strings; got the string 'Who designed the Eiffel Tower?'",
+      );
+    });
+
+    it('a question that leaves no room for the context', async () => {
+      expectError(
+        await rejection(
+          qa([{ question: CONTEXT, context: CONTEXT }], { maxSeqLen: 16, maxQuestionLen: 100 }),
+        ),
+        'E_BAD_INPUT',
+        /^question-answering: inputs\[0\]\.question leaves no room for the context: its \d+ tokens and 3 special tokens fill options\.maxSeqLen \(16\); lower options\.maxQuestionLen or raise options\.maxSeqLen$/,
       );
     });
 
