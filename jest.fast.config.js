@@ -59,5 +59,6 @@ module.exports = {
     '<rootDir>/test/tasks/cancellation.test.ts',
     '<rootDir>/test/tasks/text-classification.test.ts',
     '<rootDir>/test/tasks/token-classification.test.ts',
+    '<rootDir>/test/tasks/rerank.test.ts',
   ],
 };

@@ -18,7 +18,7 @@ describe('BAD CALL: pipeline()', () => {
     expectError(
       await rejection(pipeline('summarization' as 'ner', CLASSIFIER)),
       'E_BAD_INPUT',
-      "pipeline: task must be one of 'text-classification', 'sentiment-analysis', 'token-classification', 'ner', 'question-answering', 'feature-extraction', 'sentence-embeddings'; got the string 'summarization'",
+      "pipeline: task must be one of 'text-classification', 'sentiment-analysis', 'token-classification', 'ner', 'question-answering', 'feature-extraction', 'sentence-embeddings', 'rerank'; got the string 'summarization'",
     );
   });
 

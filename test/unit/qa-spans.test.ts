@@ -128,11 +128,13 @@ describe('findAnswers, one window', () => {
   });
 
   it('limits answers to maxAnswerLen tokens', () => {
-    // Single tokens only: (cat, cat) 1/4, (sat, sat) 1/16 * 3/16 = 3/256, (The, The) 1/8 * 1/16 = 2/256.
+    // Single tokens only: (cat, cat) 1/4, (sat, sat) 1/16 * 3/16 = 3/256, (The, The) 1/8 * 1/16 = 2/256,
+    // and (the, the) 1/16 * 1/16 = 1/256, which is among the 2 * 3 + 10 spans HF takes per window and merges
+    // case-insensitively into "The": 3/256, tied with "sat", which was found first.
     expectAnswers(answers({ context: CONTEXT, windows: [mainWindow], topK: 3, maxAnswerLen: 1 }), [
       ['cat', 0.25, 4, 7],
       ['sat', 3 / 256, 8, 11],
-      ['The', 2 / 256, 0, 3],
+      ['The', 3 / 256, 0, 3],
     ]);
   });
 
@@ -258,7 +260,9 @@ describe('findAnswers, alignToWords', () => {
   // "The kitten sat." = The kit ##ten sat . (word ids 0 1 1 2 3)
   //   start weights CLS 1 | The 1, kit 2, ##ten 8, sat 2, . 2  -> kit 1/8, ##ten 1/2
   //   end weights   CLS 1 | The 1, kit 2, ##ten 8, sat 1, . 3  -> kit 1/8, ##ten 1/2, . 3/16
-  // Top spans: (##ten, ##ten) 1/4; (##ten, .) 3/32; (kit, ##ten) 1/16.
+  // Top spans: (##ten, ##ten) 1/4; (##ten, .) 3/32; (kit, ##ten) 1/16; (##ten, sat) = (The, ##ten) 1/32;
+  // (kit, .) = (sat, .) = (., .) 3/128; (kit, kit) 1/64; (The, .) 3/256; (The, kit) = (kit, sat) = ... 1/128.
+  // HF takes 2 * topK + 10 of them per window when aligning to words (topK without).
   const context = 'The kitten sat.';
   const tokens: ContextToken[] = [
     { offsets: [0, 3], word: 0, start: 1, end: 1 },
@@ -270,7 +274,9 @@ describe('findAnswers, alignToWords', () => {
   const window = questionFirst(2, { start: 1, end: 1 }, tokens);
 
   it('widens a span starting mid-word to the whole word', () => {
-    expectAnswers(answers({ context, windows: [window], alignToWords: true }), [['kitten', 0.25, 4, 10]]);
+    // Of the 12 spans taken, (##ten, ##ten), (kit, ##ten) and (kit, kit) all widen to "kitten":
+    // 1/4 + 1/16 + 1/64 = 21/64.
+    expectAnswers(answers({ context, windows: [window], alignToWords: true }), [['kitten', 21 / 64, 4, 10]]);
   });
 
   it('keeps the token offsets without it', () => {
@@ -282,10 +288,13 @@ describe('findAnswers, alignToWords', () => {
   });
 
   it('merges spans that align to the same words, adding their scores (HF)', () => {
-    // (##ten, ##ten) and (kit, ##ten) both become "kitten": 1/4 + 1/16; (##ten, .) is "kitten sat.".
+    // Of the 16 spans taken: "kitten" 1/4 + 1/16 + 1/64 = 21/64; "kitten sat." (##ten, .) + (kit, .) =
+    // 3/32 + 3/128 = 15/128; "The kitten" (The, ##ten) + (The, kit) = 1/32 + 1/128 = 5/128, tied with
+    // "kitten sat" (##ten, sat) + (kit, sat), which comes later in (start, end) order.
     expectAnswers(answers({ context, windows: [window], topK: 3, alignToWords: true }), [
-      ['kitten', 5 / 16, 4, 10],
-      ['kitten sat.', 3 / 32, 4, 15],
+      ['kitten', 21 / 64, 4, 10],
+      ['kitten sat.', 15 / 128, 4, 15],
+      ['The kitten', 5 / 128, 0, 10],
     ]);
   });
 
