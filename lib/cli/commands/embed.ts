@@ -10,8 +10,9 @@ import {
 } from '../task-command';
 
 interface EmbedOptions extends CommonOptions {
-  pooling: 'mean' | 'cls' | 'max' | 'none';
-  normalize: boolean;
+  // Undefined unless given, so a sentence-transformers directory's own pooling and normalization apply.
+  pooling?: 'mean' | 'cls' | 'max' | 'none';
+  normalize?: boolean;
 }
 
 export const embed: TaskCommand<EmbedOptions> = {
@@ -25,12 +26,14 @@ export const embed: TaskCommand<EmbedOptions> = {
       .addOption(
         new Option(
           '-p, --pooling <strategy>',
-          "'mean' over the real tokens, the first token ('cls'), the per-dimension 'max', or 'none': one vector per token ([[...], ...])",
-        )
-          .choices(['mean', 'cls', 'max', 'none'])
-          .default('mean'),
+          "'mean' over the real tokens, the first token ('cls'), the per-dimension 'max', or 'none': one vector per token ([[...], ...]); default: the model directory's sentence-transformers pooling, else 'mean'",
+        ).choices(['mean', 'cls', 'max', 'none']),
       )
-      .option('-n, --normalize', 'L2-normalize each vector (cosine similarity by dot product)', false),
+      .option(
+        '-n, --normalize',
+        "L2-normalize each vector (cosine similarity by dot product); default: as the model directory's sentence-transformers modules say, else off",
+      )
+      .option('--no-normalize', 'do not normalize, even where the model directory would'),
   inputHelp: INPUT_HELP,
   async run(texts, options) {
     const modelDir = resolveModelDir(embed.demoModel, options.model);
@@ -38,8 +41,8 @@ export const embed: TaskCommand<EmbedOptions> = {
     const pipeline = await loadPipeline();
     const embedder = await pipeline('feature-extraction', modelDir, {
       ...loadOptions(options),
-      pooling: options.pooling,
-      normalize: options.normalize,
+      ...(options.pooling !== undefined && { pooling: options.pooling }),
+      ...(options.normalize !== undefined && { normalize: options.normalize }),
     });
     try {
       await processInputs({
