@@ -31,21 +31,17 @@ export const classify: TaskCommand<ClassifyOptions> = {
     const modelDir = resolveModelDir(classify.demoModel, options.model);
     const source = await inputSource(texts, options.file);
     const pipeline = await loadPipeline();
-    const classifier = await pipeline('text-classification', modelDir, {
+    await using classifier = await pipeline('text-classification', modelDir, {
       ...loadOptions(options),
       ...(options.topK === undefined ? {} : { topK: options.topK === 'all' ? null : options.topK }),
     });
-    try {
-      await processInputs({
-        task: classify.name,
-        source,
-        options,
-        parse: (line) => line.text,
-        run: (batch) => classifier(batch),
-        format: (text, labels) => ({ text, labels }),
-      });
-    } finally {
-      await classifier.dispose();
-    }
+    await processInputs({
+      task: classify.name,
+      source,
+      options,
+      parse: (line) => line.text,
+      run: (batch) => classifier(batch),
+      format: (text, labels) => ({ text, labels }),
+    });
   },
 };

@@ -39,31 +39,27 @@ export const embed: TaskCommand<EmbedOptions> = {
     const modelDir = resolveModelDir(embed.demoModel, options.model);
     const source = await inputSource(texts, options.file);
     const pipeline = await loadPipeline();
-    const embedder = await pipeline('feature-extraction', modelDir, {
+    await using embedder = await pipeline('feature-extraction', modelDir, {
       ...loadOptions(options),
       ...(options.pooling !== undefined && { pooling: options.pooling }),
       ...(options.normalize !== undefined && { normalize: options.normalize }),
     });
-    try {
-      await processInputs({
-        task: embed.name,
-        source,
-        options,
-        parse: (line) => line.text,
-        run: (batch) => embedder(batch),
-        format: (text, { data, dims }) => {
-          if (dims.length === 1) return { text, embedding: data };
-          // pooling 'none': one vector per token.
-          const width = dims[1]!;
-          const embedding: Float32Array[] = [];
-          for (let start = 0; start < data.length; start += width) {
-            embedding.push(data.subarray(start, start + width));
-          }
-          return { text, embedding };
-        },
-      });
-    } finally {
-      await embedder.dispose();
-    }
+    await processInputs({
+      task: embed.name,
+      source,
+      options,
+      parse: (line) => line.text,
+      run: (batch) => embedder(batch),
+      format: (text, { data, dims }) => {
+        if (dims.length === 1) return { text, embedding: data };
+        // pooling 'none': one vector per token.
+        const width = dims[1]!;
+        const embedding: Float32Array[] = [];
+        for (let start = 0; start < data.length; start += width) {
+          embedding.push(data.subarray(start, start + width));
+        }
+        return { text, embedding };
+      },
+    });
   },
 };

@@ -35,22 +35,18 @@ export const ner: TaskCommand<NerOptions> = {
     const modelDir = resolveModelDir(ner.demoModel, options.model);
     const source = await inputSource(texts, options.file);
     const pipeline = await loadPipeline();
-    const recognizer = await pipeline('token-classification', modelDir, {
+    await using recognizer = await pipeline('token-classification', modelDir, {
       ...loadOptions(options),
       aggregationStrategy: options.aggregation,
     });
-    try {
-      await processInputs({
-        task: ner.name,
-        source,
-        options,
-        parse: (line) => line.text,
-        // The strategy was given to pipeline(); results are entities or entity groups accordingly.
-        run: (batch): Promise<unknown[]> => recognizer(batch),
-        format: (text, entities) => ({ text, entities }),
-      });
-    } finally {
-      await recognizer.dispose();
-    }
+    await processInputs({
+      task: ner.name,
+      source,
+      options,
+      parse: (line) => line.text,
+      // The strategy was given to pipeline(); results are entities or entity groups accordingly.
+      run: (batch): Promise<unknown[]> => recognizer(batch),
+      format: (text, entities) => ({ text, entities }),
+    });
   },
 };

@@ -52,23 +52,19 @@ offsets into the context; output lines follow input order.`,
       ? argumentSource([JSON.stringify({ question: options.question, context: options.context })])
       : await inputSource([], options.file);
     const pipeline = await loadPipeline();
-    const answerer = await pipeline('question-answering', modelDir, {
+    await using answerer = await pipeline('question-answering', modelDir, {
       ...loadOptions(options),
       ...(options.topK === undefined ? {} : { topK: options.topK }),
       ...(options.maxAnswerLen === undefined ? {} : { maxAnswerLen: options.maxAnswerLen }),
     });
-    try {
-      await processInputs({
-        task: qa.name,
-        source,
-        options,
-        parse: (line) => parseQaLine(line, source.where),
-        run: (batch) => answerer(batch),
-        format: ({ question, context }, answers) =>
-          options.echoContext ? { question, context, answers } : { question, answers },
-      });
-    } finally {
-      await answerer.dispose();
-    }
+    await processInputs({
+      task: qa.name,
+      source,
+      options,
+      parse: (line) => parseQaLine(line, source.where),
+      run: (batch) => answerer(batch),
+      format: ({ question, context }, answers) =>
+        options.echoContext ? { question, context, answers } : { question, answers },
+    });
   },
 };
