@@ -19,7 +19,17 @@ npm run --silent build:ts
 npm run --silent prebuildify
 tarball="$repo/$(npm pack --silent --ignore-scripts | tail -n 1)"
 echo "pack-smoke: packed $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
+# The budget for the tarball: the demo models ship as fine-tuning deltas (a few MB), built after install.
+size=$(stat -c %s "$tarball")
+if [ "$size" -gt 50000000 ]; then
+  echo "pack-smoke: FAILED: the tarball is $size bytes, over the 50 MB budget" >&2
+  exit 1
+fi
 contents="$(tar -tzf "$tarball")"
+if grep -q '^package/models/.*\(model\.pt\|model\.safetensors\)$' <<<"$contents"; then
+  echo "pack-smoke: FAILED: the tarball carries built demo models (models/*/model.*)" >&2
+  exit 1
+fi
 for tag in libtorch-2.13 libtorch-1.13; do
   for file in torch_encoders.node torch_encoders_loader.node torch_encoders_mkl_cpu.so; do
     grep -qx "package/prebuilds/linux-x64/$tag/$file" <<<"$contents" ||
@@ -100,6 +110,25 @@ if [ "$which" = all ] || [ "$which" = debian ]; then
   fi
   (cd "$repo" && TORCH_ENCODERS_LIBTORCH="$debian_lib" node tools/fixtures.js >/dev/null)
   (unset VIRTUAL_ENV; EXPECT_TAG=libtorch-1.13 FIXTURE="$repo/test/fixtures/generated/libtorch-1.13" check_goldens)
+  passed=$((passed + 1))
+fi
+
+# The demo models are not in the package: the CLI says how to build them, and the command it names builds them
+# from the installed package (the pretrained encoder from PyPI: here the project venv, which has it).
+if [ "$which" = all ] || [ "$which" = venv ]; then
+  set +e
+  message="$(VIRTUAL_ENV="$venv" PATH="$work/tripwire:$venv/bin:$PATH" node_modules/.bin/torch-encoders classify "I loved this film." 2>&1)"
+  status=$?
+  set -e
+  if [ "$status" -eq 0 ] || ! grep -q "npm run build:demo-models" <<<"$message"; then
+    echo "pack-smoke: FAILED: without demo models the CLI should fail naming npm run build:demo-models; got ($status): $message" >&2
+    exit 1
+  fi
+  (cd node_modules/torch-encoders && PYTHON="$venv/bin/python" npm run --silent build:demo-models >/dev/null)
+  output="$(VIRTUAL_ENV="$venv" PATH="$work/tripwire:$venv/bin:$PATH" node_modules/.bin/torch-encoders classify "I loved this film, the acting was superb.")"
+  grep -q '"label":"positive"' <<<"$output" ||
+    { echo "pack-smoke: FAILED: the built demo sentiment model printed $output" >&2; exit 1; }
+  echo "pack-smoke: demo models: the CLI named the build command; built from the package, classify printed $output"
   passed=$((passed + 1))
 fi
 

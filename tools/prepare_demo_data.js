@@ -1,38 +1,34 @@
 #!/usr/bin/env node
-// Prepares the training data of the demo models (models/sentiment, models/ner, models/qa) with the COMPILED
-// library's tokenizer, so that training and inference tokenize identically.
+// Writes the data splits of the demo models as plain JSONL for tools/finetune_demo.py (training) and
+// tools/evaluate_demo.js (held-out figures). The split code is the one the from-scratch demo models used
+// (seed 20261122), so held-out parts are unchanged and earlier figures stay comparable.
 //
 //   node tools/prepare_demo_data.js [--out build/demo-data]
 //
-// 1. Splits the data (fixed seed) into training, validation (model selection) and held-out parts.
-// 2. Builds one uncased WordPiece vocabulary for all demo models: a subset of bert-base-uncased's vocab.txt chosen
-//    by frequency on the TRAINING texts of the three tasks (held-out texts never influence it).
-// 3. Tokenizes everything with that vocabulary through TextTokenizer and writes JSONL for tools/train_demo.py,
-//    plus the held-out raw examples for tools/evaluate_demo.js.
+// Out: sentiment/{train,validation,heldout}.jsonl   { text, label: 0 | 1, source }
+//      ner/{train,validation,heldout}.jsonl         { words, tags }            (WNUT-17 train / dev / test)
+//      qa/{train,heldout}.jsonl                      { id, title, question, context, answers: [{ text, start }] }
+//      rerank/{train,heldout}.jsonl                  { id, title, question, sentences, positive }
+//      manifest.json                                 settings and counts
 //
 // Inputs are the copies in tools/data/ (see tools/data/README.md for their licences).
 'use strict';
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const { TextTokenizer } = require('../dist/lib/tokenizer');
 const { rng } = require('./seeded_random');
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, 'tools/data');
-const BERT_VOCAB = path.join(ROOT, 'test/fixtures/tokenizers/bert-base-uncased/vocab.txt');
 
-/** Settings that define the splits and the vocabulary; recorded in the output's manifest.json. */
+/** Settings that define the splits; recorded in the output's manifest.json. */
 const SETTINGS = {
   seed: 20261122,
-  vocabSize: 8000,
-  maxLength: 256,
   sentiment: { heldOutPerStratum: 50, validationFraction: 0.1 },
-  qa: { trainArticles: [0, 40], stride: 64 },
+  // SQuAD v1.1 dev has 48 articles: the first 40 train QA and the reranker, the last 8 are held out.
+  qa: { trainArticles: [0, 40] },
 };
-const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const WNUT_TYPES = ['person', 'location', 'corporation', 'product', 'creative-work', 'group'];
 const NER_LABELS = ['O', ...WNUT_TYPES.flatMap((type) => [`B-${type}`, `I-${type}`])];
 
@@ -40,12 +36,7 @@ function parseArgs(argv) {
   const args = { out: path.join(ROOT, 'build/demo-data') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out') args.out = path.resolve(argv[++i]);
-    else if (argv[i] === '--vocab-size')
-      SETTINGS.vocabSize = Number(argv[++i]); // experiments only
-    else
-      throw new Error(
-        `unknown argument ${argv[i]}; usage: prepare_demo_data.js [--out DIR] [--vocab-size N]`,
-      );
+    else throw new Error(`unknown argument ${argv[i]}; usage: prepare_demo_data.js [--out DIR]`);
   }
   return args;
 }
@@ -149,186 +140,60 @@ function readSquad() {
   return JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')).data;
 }
 
-// ------------------------------------------------------------------------------------------------------------
-// Vocabulary
-// ------------------------------------------------------------------------------------------------------------
-
-async function tokenizerFromVocab(vocabLines, dir) {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'vocab.txt'), vocabLines.join('\n') + '\n');
-  fs.writeFileSync(
-    path.join(dir, 'tokenizer_config.json'),
-    JSON.stringify(tokenizerConfig(), null, 2) + '\n',
-  );
-  return TextTokenizer.fromDirectory(dir);
-}
-
-function tokenizerConfig() {
-  return {
-    tokenizer_class: 'BertTokenizer',
-    do_lower_case: true,
-    strip_accents: null,
-    tokenize_chinese_chars: true,
-    model_max_length: SETTINGS.maxLength,
-    cls_token: '[CLS]',
-    sep_token: '[SEP]',
-    pad_token: '[PAD]',
-    unk_token: '[UNK]',
-    mask_token: '[MASK]',
-  };
-}
-
 /**
- * The demo vocabulary: bert-base-uncased tokens ranked by their frequency in the training texts of the three
- * tasks, each task weighted equally (counts divided by the task's token total, so SQuAD's long contexts do not
- * crowd out the short reviews and tweets). Always kept: the special tokens, and every single character and
- * "##"+character of the training texts and of printable ASCII, so that almost any word still tokenizes (into
- * pieces) instead of becoming [UNK]. Ids are renumbered densely in bert-base-uncased's order.
+ * The sentences of a SQuAD context with their character ranges: a cut after ., ! or ? followed by white space and
+ * an upper-case letter, digit, quote or bracket. Crude on abbreviations ("U.S. Army"), which only makes some
+ * candidates longer; the reranker's positive is the sentence holding the answer's first character.
  */
-async function buildVocab(textsByTask, workDir) {
-  const bertVocab = fs.readFileSync(BERT_VOCAB, 'utf8').split('\n');
-  if (bertVocab[bertVocab.length - 1] === '') bertVocab.pop();
-  const bertIndex = new Map(bertVocab.map((token, id) => [token, id]));
-  const full = await tokenizerFromVocab(bertVocab, path.join(workDir, 'bert-base-uncased'));
-
-  const score = new Map();
-  const keep = new Set(SPECIAL_TOKENS);
-  const addCharacter = (ch) => {
-    for (const token of [ch, `##${ch}`]) if (bertIndex.has(token)) keep.add(token);
-  };
-  for (let code = 0x21; code < 0x7f; code++) addCharacter(String.fromCharCode(code).toLowerCase());
-  const stats = {};
-  for (const [task, texts] of Object.entries(textsByTask)) {
-    const counts = new Map();
-    let total = 0;
-    for (let i = 0; i < texts.length; i += 512) {
-      const encodings = await full.encodeBatch(texts.slice(i, i + 512), {
-        addSpecialTokens: false,
-        maxLength: 1_000_000,
-      });
-      for (const encoding of encodings) {
-        for (const token of encoding.tokens) {
-          counts.set(token, (counts.get(token) ?? 0) + 1);
-          total++;
-          for (const ch of token.startsWith('##') ? token.slice(2) : token) addCharacter(ch);
-        }
-      }
-    }
-    for (const [token, count] of counts) score.set(token, (score.get(token) ?? 0) + count / total);
-    stats[task] = { texts: texts.length, tokens: total, distinct: counts.size };
+function splitSentences(context) {
+  const out = [];
+  const boundary = /[.!?]["')\]]*\s+(?=["'([A-Z0-9])/g;
+  let from = 0;
+  for (let match; (match = boundary.exec(context)) !== null;) {
+    const end = match.index + match[0].trimEnd().length;
+    out.push({ text: context.slice(from, end), start: from, end });
+    from = match.index + match[0].length;
   }
-  const ranked = [...score.entries()]
-    .filter(([token]) => !keep.has(token) && token !== '[UNK]')
-    .sort((a, b) => b[1] - a[1] || bertIndex.get(a[0]) - bertIndex.get(b[0]));
-  for (const [token] of ranked) {
-    if (keep.size >= SETTINGS.vocabSize) break;
-    keep.add(token);
-  }
-  const vocab = [...keep].sort((a, b) => bertIndex.get(a) - bertIndex.get(b));
-  return { vocab, stats: { ...stats, distinctOverall: score.size, kept: vocab.length } };
-}
-
-// ------------------------------------------------------------------------------------------------------------
-// Features
-// ------------------------------------------------------------------------------------------------------------
-
-async function sentimentFeatures(tokenizer, rows) {
-  const encodings = await tokenizer.encodeBatch(rows.map((row) => row.text));
-  return rows.map((row, i) => ({ input_ids: encodings[i].ids, label: row.label }));
+  if (from < context.length)
+    out.push({ text: context.slice(from).trimEnd(), start: from, end: context.length });
+  return out.filter((sentence) => sentence.text.trim() !== '');
 }
 
 /**
- * Token-classification features, HF style: the text is the words joined by single spaces; each token belongs to
- * the word whose character span holds its start; the FIRST token of each word carries the word's BIO label, the
- * other tokens -100 (ignored by the loss). A word that yields no token (a lone control character) has no label.
+ * Reranking records: each question against every distinct sentence of its article; `positive` indexes the
+ * sentence that holds the first answer's start.
  */
-async function nerFeatures(tokenizer, sentences) {
-  const texts = sentences.map((s) => s.words.join(' '));
-  const encodings = await tokenizer.encodeBatch(texts);
-  let truncatedWords = 0;
-  const rows = sentences.map((sentence, i) => {
-    const encoding = encodings[i];
-    const starts = [];
-    let position = 0;
-    for (const word of sentence.words) {
-      starts.push(position);
-      position += word.length + 1;
-    }
-    const wordOf = (charStart) => {
-      let lo = 0;
-      let hi = starts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (starts[mid] <= charStart) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo;
-    };
-    const labels = [];
-    const labelled = new Set();
-    encoding.ids.forEach((_, t) => {
-      if (encoding.specialTokensMask[t] === 1) return labels.push(-100);
-      const word = wordOf(encoding.offsets[t][0]);
-      if (labelled.has(word)) return labels.push(-100);
-      labelled.add(word);
-      labels.push(NER_LABELS.indexOf(sentence.tags[word]));
-    });
-    truncatedWords += sentence.words.length - labelled.size;
-    return { input_ids: encoding.ids, labels };
-  });
-  return { rows, unlabelledWords: truncatedWords };
-}
-
-/**
- * Question-answering features, HF run_qa style: [question, context] windows of maxLength tokens with `stride`
- * context tokens shared (truncation only_second); the answer's first and last tokens from its character span, or
- * [CLS] (0, 0) for a window that does not hold the whole answer. The first gold answer is the target.
- */
-async function qaFeatures(tokenizer, articles) {
-  const rows = [];
-  let windows = 0;
-  let withAnswer = 0;
+function rerankRecords(articles) {
+  const records = [];
   for (const article of articles) {
-    for (const paragraph of article.paragraphs) {
-      for (const qa of paragraph.qas) {
-        const answer = qa.answers[0];
-        const startChar = answer.answer_start;
-        const endChar = startChar + answer.text.length;
-        const encodings = await tokenizer.encodeWithOverflow([qa.question, paragraph.context], {
-          maxLength: SETTINGS.maxLength,
-          stride: SETTINGS.qa.stride,
-          truncation: 'only_second',
-        });
-        for (const encoding of encodings) {
-          windows++;
-          const context = encoding.sequenceIds.map((id, t) => (id === 1 ? t : -1)).filter((t) => t >= 0);
-          const first = context[0];
-          const last = context[context.length - 1];
-          let start = 0;
-          let end = 0;
-          if (encoding.offsets[first][0] <= startChar && encoding.offsets[last][1] >= endChar) {
-            start = first;
-            while (start <= last && encoding.offsets[start][0] <= startChar) start++;
-            start--;
-            end = last;
-            while (end >= first && encoding.offsets[end][1] >= endChar) end--;
-            end++;
-            withAnswer++;
-          }
-          rows.push({
-            input_ids: encoding.ids,
-            token_type_ids: encoding.typeIds,
-            start_position: start,
-            end_position: end,
-          });
+    const sentences = [];
+    const indexOf = new Map();
+    const located = article.paragraphs.map((p) =>
+      splitSentences(p.context).map((sentence) => {
+        if (!indexOf.has(sentence.text)) {
+          indexOf.set(sentence.text, sentences.length);
+          sentences.push(sentence.text);
         }
+        return { ...sentence, index: indexOf.get(sentence.text) };
+      }),
+    );
+    article.paragraphs.forEach((p, i) => {
+      for (const q of p.qas) {
+        const start = q.answers[0].answer_start;
+        const holder = located[i].find((s) => start >= s.start && start < s.end);
+        if (holder === undefined) continue; // an answer in the white space between sentences: none seen
+        records.push({
+          id: q.id,
+          title: article.title,
+          question: q.question,
+          sentences,
+          positive: holder.index,
+        });
       }
-    }
+    });
   }
-  return { rows, windows, withAnswer };
+  return records;
 }
-
-// ------------------------------------------------------------------------------------------------------------
 
 /**
  * Every split, recomputed from tools/data (deterministic): tools/evaluate_demo.js calls this too, so held-out
@@ -348,75 +213,49 @@ function loadSplits() {
   return { sentiment, ner, qa, articles };
 }
 
-/** Held-out SQuAD questions as flat records. */
-function qaHeldOutRecords(heldOutArticles) {
-  return heldOutArticles.flatMap((article) =>
+/** SQuAD questions as flat records with every answer's text and start. */
+function qaRecords(articles) {
+  return articles.flatMap((article) =>
     article.paragraphs.flatMap((p) =>
       p.qas.map((q) => ({
         id: q.id,
         title: article.title,
         question: q.question,
         context: p.context,
-        answers: q.answers.map((a) => a.text),
+        answers: q.answers.map((a) => ({ text: a.text, start: a.answer_start })),
       })),
     ),
   );
 }
 
-async function main() {
+/** Held-out SQuAD questions as flat records, answers as texts (what the evaluation scores against). */
+function qaHeldOutRecords(heldOutArticles) {
+  return qaRecords(heldOutArticles).map((record) => ({
+    ...record,
+    answers: record.answers.map((a) => a.text),
+  }));
+}
+
+function main() {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   fs.rmSync(args.out, { recursive: true, force: true });
-  for (const dir of ['sentiment', 'ner', 'qa', 'vocab'])
+  for (const dir of ['sentiment', 'ner', 'qa', 'rerank'])
     fs.mkdirSync(path.join(args.out, dir), { recursive: true });
 
-  const { sentiment, ner, qa, articles } = loadSplits();
-  const [qaFrom, qaTo] = SETTINGS.qa.trainArticles;
-
-  // Vocabulary from training texts only.
-  const trainingTexts = {
-    sentiment: sentiment.train.map((row) => row.text),
-    ner: ner.train.map((s) => s.words.join(' ')),
-    qa: qa.train.flatMap((a) => a.paragraphs.flatMap((p) => [p.context, ...p.qas.map((q) => q.question)])),
-  };
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-vocab-'));
-  let vocab;
-  let vocabStats;
-  try {
-    ({ vocab, stats: vocabStats } = await buildVocab(trainingTexts, tmp));
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  const vocabDir = path.join(args.out, 'vocab');
-  const tokenizer = await tokenizerFromVocab(vocab, vocabDir);
-
-  // Training / validation features.
-  for (const part of ['train', 'validation']) {
-    writeJsonl(
-      path.join(args.out, 'sentiment', `${part}.jsonl`),
-      await sentimentFeatures(tokenizer, sentiment[part]),
-    );
-  }
-  const nerStats = {};
-  for (const part of ['train', 'validation']) {
-    const { rows, unlabelledWords } = await nerFeatures(tokenizer, ner[part]);
-    writeJsonl(path.join(args.out, 'ner', `${part}.jsonl`), rows);
-    nerStats[part] = { sentences: rows.length, unlabelledWords };
-  }
-  const qaTrain = await qaFeatures(tokenizer, qa.train);
-  writeJsonl(path.join(args.out, 'qa', 'train.jsonl'), qaTrain.rows);
-
-  // Held-out raw examples, for tools/evaluate_demo.js only.
-  writeJsonl(
-    path.join(args.out, 'sentiment', 'heldout.jsonl'),
-    sentiment.heldOut.map(({ text, label, source }) => ({
-      text,
-      label: label === 1 ? 'positive' : 'negative',
-      source,
-    })),
-  );
-  writeJsonl(path.join(args.out, 'ner', 'heldout.jsonl'), ner.heldOut);
-  writeJsonl(path.join(args.out, 'qa', 'heldout.jsonl'), qaHeldOutRecords(qa.heldOut));
+  const { sentiment, ner, qa } = loadSplits();
+  for (const part of ['train', 'validation', 'heldOut'])
+    writeJsonl(path.join(args.out, 'sentiment', `${part.toLowerCase()}.jsonl`), sentiment[part]);
+  for (const part of ['train', 'validation', 'heldOut'])
+    writeJsonl(path.join(args.out, 'ner', `${part.toLowerCase()}.jsonl`), ner[part]);
+  const qaTrain = qaRecords(qa.train);
+  const qaHeldOut = qaRecords(qa.heldOut);
+  writeJsonl(path.join(args.out, 'qa', 'train.jsonl'), qaTrain);
+  writeJsonl(path.join(args.out, 'qa', 'heldout.jsonl'), qaHeldOut);
+  const rerankTrain = rerankRecords(qa.train);
+  const rerankHeldOut = rerankRecords(qa.heldOut);
+  writeJsonl(path.join(args.out, 'rerank', 'train.jsonl'), rerankTrain);
+  writeJsonl(path.join(args.out, 'rerank', 'heldout.jsonl'), rerankHeldOut);
   // The committed sample the jest test re-measures: the first 200 held-out sentences (a fixed random order).
   const sample = sentiment.heldOut.slice(0, 200);
   fs.writeFileSync(
@@ -426,50 +265,40 @@ async function main() {
       .join('\n') + '\n',
   );
 
-  const count = (rows) => rows.length;
   const manifest = {
     settings: SETTINGS,
-    vocab: vocabStats,
     nerLabels: NER_LABELS,
     sentimentLabels: ['negative', 'positive'],
     splits: {
       sentiment: {
-        train: count(sentiment.train),
-        validation: count(sentiment.validation),
-        heldOut: count(sentiment.heldOut),
-        heldOutPositive: sentiment.heldOut.filter((r) => r.label === 1).length,
+        train: sentiment.train.length,
+        validation: sentiment.validation.length,
+        heldOut: sentiment.heldOut.length,
         heldOutSample: sample.length,
       },
-      ner: {
-        train: nerStats.train,
-        validation: nerStats.validation,
-        heldOut: { sentences: count(ner.heldOut), file: 'emerging.test.annotated' },
-      },
+      ner: { train: ner.train.length, validation: ner.validation.length, heldOut: ner.heldOut.length },
       qa: {
-        trainArticles: `${qaFrom}-${qaTo - 1}`,
-        heldOutArticles: `${qaTo}-${articles.length - 1}`,
-        trainQuestions: qa.train.reduce((n, a) => n + a.paragraphs.reduce((m, p) => m + p.qas.length, 0), 0),
-        trainWindows: qaTrain.windows,
-        trainWindowsWithAnswer: qaTrain.withAnswer,
-        heldOutQuestions: qa.heldOut.reduce(
-          (n, a) => n + a.paragraphs.reduce((m, p) => m + p.qas.length, 0),
-          0,
-        ),
+        trainArticles: qa.train.length,
+        heldOutArticles: qa.heldOut.length,
+        trainQuestions: qaTrain.length,
+        heldOutQuestions: qaHeldOut.length,
         heldOutTitles: qa.heldOut.map((a) => a.title),
+      },
+      rerank: {
+        trainQuestions: rerankTrain.length,
+        heldOutQuestions: rerankHeldOut.length,
+        heldOutSentencesPerArticle: qa.heldOut.map((a) => ({
+          title: a.title,
+          sentences: rerankHeldOut.find((r) => r.title === a.title)?.sentences.length ?? 0,
+        })),
       },
     },
   };
   fs.writeFileSync(path.join(args.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  console.log(JSON.stringify(manifest.vocab));
   console.log(JSON.stringify(manifest.splits));
   console.log(`prepare_demo_data: wrote ${args.out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-module.exports = { SETTINGS, NER_LABELS, loadSplits, qaHeldOutRecords };
+module.exports = { SETTINGS, NER_LABELS, loadSplits, qaHeldOutRecords, rerankRecords, splitSentences };
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+if (require.main === module) main();

