@@ -3,8 +3,8 @@
 The goldens under test/reference/goldens/ come from transformers' own pipeline() and AutoTokenizer run on
 the demo model directories, never from torch-encoders, so the Jest tests in test/reference/hf-*.test.ts
 compare the library against an independent implementation. Every golden records the transformers version
-and the sha256 of the file it was computed from (model.safetensors, or tokenizer.json for the tokenizer), so
-a test can tell a stale golden from a wrong library and name the command that regenerates it.
+and the sha256 of the file it was computed from (the build record demo-build.json, or tokenizer.json for the
+tokenizer), so a test can tell a stale golden from a wrong library and name the command that regenerates it.
 
 Import from a job script in this folder (run as a file, so this folder is on sys.path):
 
@@ -73,9 +73,11 @@ def model_dir(name: str) -> Path:
     return path
 
 
-def metadata(model: str, source_file: str = "model.safetensors") -> dict[str, Any]:
+def metadata(model: str, source_file: str = "demo-build.json") -> dict[str, Any]:
     """What a golden was computed from: the model directory (relative to the repository), the file whose
-    sha256 identifies it, that sha256, the library versions and the regenerate command."""
+    sha256 identifies it, that sha256, the library versions and the regenerate command. The default file is the
+    build record tools/build_demo_models.py writes (the encoder's and the adapter's sha256): it names the model
+    exactly, where the merged model.safetensors may differ in the last bit between processors."""
     import tokenizers
     import torch
     import transformers
