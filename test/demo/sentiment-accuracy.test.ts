@@ -20,7 +20,7 @@ function readSample(): Array<{ text: string; label: string }> {
     });
 }
 
-describe('models/sentiment (demo model trained from scratch)', () => {
+describe('models/sentiment (all-MiniLM-L6-v2 fine-tuned)', () => {
   let classify: TextClassificationPipeline;
   beforeAll(async () => {
     classify = await pipeline('text-classification', MODEL, { threads: 2 });
@@ -44,13 +44,14 @@ describe('models/sentiment (demo model trained from scratch)', () => {
     expect(all[0]!.score + all[1]!.score).toBeCloseTo(1, 5);
   });
 
-  it('reaches accuracy >= 0.75 on 200 held-out sentences', async () => {
+  it('reaches accuracy >= 0.88 on 200 held-out sentences', async () => {
     const sample = readSample();
     const results = await classify(sample.map((s) => s.text));
     const correct = results.filter((r, i) => r[0]!.label === sample[i]!.label).length;
     const accuracy = correct / sample.length;
     // Printed so a regression shows its size, not just a failure.
     console.log(`models/sentiment held-out sample accuracy: ${accuracy.toFixed(3)} (${correct}/200)`);
-    expect(accuracy).toBeGreaterThanOrEqual(0.75);
+    // Measured 0.910 (182/200) on the committed adapter; 0.88 leaves room for runtime rounding, not for a bad model.
+    expect(accuracy).toBeGreaterThanOrEqual(0.88);
   });
 });
