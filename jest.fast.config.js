@@ -40,6 +40,10 @@ function checkFixtures() {
   }
 }
 checkFixtures();
+// test/demo runs the demo models, which setup builds (tools/build_demo_models.py).
+if (!fs.existsSync(path.join(__dirname, 'models/sentiment/model.pt'))) {
+  throw new Error('test:fast: the demo models are not built; run `npm run build:demo-models`, then rerun');
+}
 
 module.exports = {
   ...base,

@@ -3,7 +3,7 @@ import type { ModelConfig } from './model-config';
 /**
  * FLOPs per token of the encoder layers (a multiply-add counts 2) at or below which a forward gains nothing from a
  * second intra-op thread. Measured on 2 cores (single sentences, then 1,000 sentences in batches of 8; 2 threads):
- * - 2 layers × 128 wide (the demo models, 0.8 MFLOP/token): one sentence takes 0.8–0.9 ms with 2 threads and with 1
+ * - 2 layers × 128 wide (0.2.0's demo models, 0.8 MFLOP/token): one sentence takes 0.8–0.9 ms with 2 threads and with 1
  *   (five paired runs; once 1.4 ms with 1); two forwards side by side, 1 thread each, classify 1.25–1.50× as many
  *   texts per second.
  * - 4 layers × 256 wide (6.3 MFLOP/token): one sentence takes 2.6–3.4 ms with 2 threads, 5.0–5.1 ms with 1, so

@@ -334,8 +334,9 @@ async function evaluateEmbeddings(records, sample) {
         return dot;
       });
       const positive = scores[record.positive];
-      // Ties count against the positive (its rank is the number of scores >= its own, minus itself).
-      return scores.filter((score, i) => i !== record.positive && score >= positive).length;
+      // Ties as the rerank pipeline orders them (the lower index first), so both rankings count alike.
+      return scores.filter((score, i) => score > positive || (score === positive && i < record.positive))
+        .length;
     };
     return {
       all: rankMetrics(records.map(rankOf)),

@@ -4,7 +4,7 @@ every linear layer of the encoder plus the task head, as peft writes them (adapt
 adapter_model.safetensors; about 2.7 MB per model instead of 90 MB for a full copy). tools/build_demo_models.py
 merges them into the encoder at setup.
 
-    .venv/bin/python tools/finetune_demo.py --data build/demo-data --out models/adapters \\
+    .venv/bin/python tools/finetune_demo.py --data build/demo-data --out build/adapters \\
         [--tasks sentiment,ner,qa,rerank] [--max-steps N]
 
 Deterministic for a given torch build and thread count: fixed seeds, 2 threads, batches drawn from a seeded
@@ -39,12 +39,20 @@ RECIPES = {
     # 3,000 of the 8,981 training questions, each with its positive and 3 negatives: 12,000 pairs.
     "rerank": dict(epochs=1, batch=32, lr=5e-4, max_length=96, negatives=3, questions=3000),
 }
-# Kept out of the training data: the README shows the demo models on these.
+# Kept out of the training data: the README and the cards show the demo models on these.
 ACCEPTANCE_TEXTS = [
+    "I loved this film, the acting was superb.",
+    "I loved this film!",
     "Angela Merkel visited Washington and met Joe Biden at the White House.",
+    "I am flying to London with Emma next week.",
     "The Eiffel Tower was designed by Gustave Eiffel's company and built in 1889 in Paris.",
     "Who designed the tower?",
-    "I love this library, it is fast and easy to use.",
+    "When was the tower built?",
+    "The tower was designed by Gustave Eiffel and built in 1887.",
+    "how tall is the eiffel tower",
+    "The Eiffel Tower is 330 metres tall.",
+    "What is the capital of France?",
+    "Paris is the capital of France and its largest city.",
 ]
 
 
@@ -262,7 +270,7 @@ def portable_adapter_config(adapter: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("build/demo-data"))
-    parser.add_argument("--out", type=Path, default=Path("models/adapters"))
+    parser.add_argument("--out", type=Path, default=Path("build/adapters"))
     parser.add_argument("--tasks", default="sentiment,ner,qa,rerank")
     parser.add_argument("--max-steps", type=int, default=0, help="stop each task after N steps (trials only)")
     args = parser.parse_args()

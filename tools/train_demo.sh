@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command behind `npm run train:demo` (which first compiles lib/ to dist/): fine-tunes the demo models again
 # from the pretrained encoder and replaces their committed deltas (models/<task>/adapter/). Deterministic for a
-# given torch build (fixed seeds, 2 threads); about 75 minutes on 2 cores. Users never need it: setup builds
+# given torch build (fixed seeds, 2 threads); about 80 minutes on 2 cores. Users never need it: setup builds
 # the demo models from the committed deltas in about a minute (npm run build:demo-models).
 #
 #   1. node tools/prepare_demo_data.js      data splits as JSONL                -> build/demo-data/

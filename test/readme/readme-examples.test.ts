@@ -48,6 +48,6 @@ it('classify-in-workers.mjs: two Workers classify four texts and are terminated'
 it('embed-lines.mjs: streams every line of the README through the embeddings model', async () => {
   const stdout = await runExample('embed-lines.mjs');
   const lineCount = README.split('\n').length - (README.endsWith('\n') ? 1 : 0);
-  expect(stdout).toContain('first vector: 128');
+  expect(stdout).toContain('first vector: 384');
   expect(stdout).toContain(`${lineCount} lines embedded`);
 }, 130_000);

@@ -60,7 +60,7 @@ export function loadGolden<Cases>(name: string): Golden<Cases> {
   const source = path.join(ROOT, golden.meta.model, golden.meta.file);
   if (!fs.existsSync(source)) {
     throw new Error(
-      `${source} does not exist: build the demo models (.venv/bin/python tools/build_demo_models.py) ` +
+      `${source} does not exist: build the demo models (npm run build:demo-models) ` +
         `before comparing with ${path.relative(ROOT, file)}`,
     );
   }

@@ -139,9 +139,7 @@ describe('question-answering against Hugging Face transformers (models/qa)', () 
     const model = path.join(ROOT, golden.meta.model);
     const weights = path.join(model, golden.meta.file);
     if (!fs.existsSync(weights)) {
-      throw new Error(
-        `${weights} is missing: build the demo models (.venv/bin/python tools/build_demo_models.py)`,
-      );
+      throw new Error(`${weights} is missing: build the demo models (npm run build:demo-models)`);
     }
     const sha256 = crypto.createHash('sha256').update(fs.readFileSync(weights)).digest('hex');
     if (sha256 !== golden.meta.sha256) {

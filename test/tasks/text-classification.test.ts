@@ -138,6 +138,17 @@ describe('text-classification (single-label fixture: negative / neutral / positi
     expect(labels).toEqual(expected);
   });
 
+  it('functionToApply sigmoid and none', async () => {
+    const { logits, sigmoid: expected } = reference(TEXTS[1]!);
+    const sigmoid = await classify(TEXTS[1]!, { topK: null, functionToApply: 'sigmoid' });
+    const none = await classify(TEXTS[1]!, { topK: null, functionToApply: 'none' });
+    expect(sigmoid).toHaveLength(3);
+    expect(none).toHaveLength(3);
+    for (const { label, score } of sigmoid)
+      expect(score).toBeCloseTo(expected[LABELS.indexOf(label)]!, DIGITS);
+    for (const { label, score } of none) expect(score).toBeCloseTo(logits[LABELS.indexOf(label)]!, DIGITS);
+  });
+
   it('classifies text pairs with segment ids', async () => {
     const expected = reference(PAIR).softmax;
     const result = await classify(PAIR, { topK: null });

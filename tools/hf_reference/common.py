@@ -69,7 +69,7 @@ def model_dir(name: str) -> Path:
     """models/<name>, refusing one that is not built (the demo models are built by tools/build_demo_models.py)."""
     path = MODELS / name
     if not (path / "config.json").is_file():
-        sys.exit(f"{path} is not built: run .venv/bin/python tools/build_demo_models.py first")
+        sys.exit(f"{path} is not built: run npm run build:demo-models first")
     return path
 
 
