@@ -230,6 +230,17 @@ export class Model {
     if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
       throw badInput('Model.load', 'options.maxLength', 'an integer >= 2', maxLength);
     }
+    // Other malformed outputNames are the native loader's to refuse; a repeated name would make two outputs one.
+    const names: unknown = nativeOptions.outputNames;
+    const repeated = Array.isArray(names) ? names.find((name, i) => names.indexOf(name) !== i) : undefined;
+    if (repeated !== undefined) {
+      throw badInput(
+        'Model.load',
+        'options.outputNames',
+        `distinct names ('${String(repeated)}' repeats)`,
+        names,
+      );
+    }
     const directory = isDirectory ? openDirectory(modelPath, maxLength) : Promise.resolve(undefined);
     const file = isDirectory ? path.join(modelPath, 'model.pt') : modelPath;
     // Check the directory first: its error names every missing file at once.

@@ -191,10 +191,11 @@ std::vector<NamedTensor> EncoderModel::NameOutputs(const c10::IValue& result) co
 
   if (!output_names_.empty()) {
     if (output_names_.size() != outputs.size()) {
-      throw Error(ErrorCode::kForward, "forward: outputNames given at load has " +
-                                           std::to_string(output_names_.size()) +
-                                           " names but the module returned " +
-                                           std::to_string(outputs.size()) + " tensors");
+      // The caller's option is wrong, not the module: only the first forward can tell.
+      throw Error(ErrorCode::kBadInput, "forward: options.outputNames given at load has " +
+                                            std::to_string(output_names_.size()) +
+                                            " names but the module returned " +
+                                            std::to_string(outputs.size()) + " tensors");
     }
     for (size_t i = 0; i < outputs.size(); ++i) outputs[i].name = output_names_[i];
   }

@@ -47,8 +47,8 @@ class EncoderModel {
   // absent `token_type_ids` that the module takes is filled with zeros, as Hugging Face does.
   // Returns the module's outputs as contiguous float32 CPU tensors: a dict by key, a tuple or
   // list as output_0..n (nested ones as output_i_j), a single tensor as output_0, or by the
-  // names given at load. Throws Error kBadInput for missing or unexpected inputs, kForward when
-  // libtorch fails.
+  // names given at load. Throws Error kBadInput for missing or unexpected inputs or when the names
+  // given at load do not match the outputs' count, kForward when libtorch fails.
   std::vector<NamedTensor> Forward(const std::vector<NamedTensor>& inputs);
 
   const std::vector<InputSpec>& inputs() const { return inputs_; }

@@ -126,6 +126,20 @@ describe('output naming', () => {
     expect(maxAbsDiff(outputs.end_logits!.data, c.outputs.output_1!.data)).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  it('refuses a name map that repeats a name, at load', async () => {
+    const error = await Model.load(fixtureModel('question-answering'), {
+      outputNames: ['start_logits', 'start_logits'],
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TorchEncodersError);
+    expect(error).toMatchObject({ code: 'E_BAD_INPUT' });
+    expect((error as Error).message).toBe(
+      "Model.load: options.outputNames must be distinct names ('start_logits' repeats); got an array of length 2",
+    );
+  });
+
   it('rejects a name map whose length does not match the outputs', async () => {
     await using model = await Model.load(fixtureModel('question-answering'), { outputNames: ['logits'] });
     const c = readGoldens('question-answering').cases[0]!;
@@ -134,9 +148,9 @@ describe('output naming', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(TorchEncodersError);
-    expect(error).toMatchObject({ code: 'E_FORWARD' });
+    expect(error).toMatchObject({ code: 'E_BAD_INPUT' });
     expect((error as Error).message).toBe(
-      'forward: outputNames given at load has 1 names but the module returned 2 tensors',
+      'forward: options.outputNames given at load has 1 names but the module returned 2 tensors',
     );
   });
 });
