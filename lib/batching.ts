@@ -1,6 +1,6 @@
 import type { ForwardInputs, Tensor } from './model';
 import { signalOption } from './abort';
-import { integerOption } from './validate';
+import { badInput, integerOption } from './validate';
 
 /** One tokenized input, unpadded. */
 export interface TokenSequence {
@@ -26,12 +26,32 @@ export interface MicroBatchOptions {
    * Default: none.
    */
   signal?: AbortSignal;
+  /**
+   * Called once when the call has finished, with what it cost (for a server's metrics and timing
+   * headers). Not called for a call that fails or is aborted. Default: none.
+   */
+  onStats?: (stats: CallStats) => void;
+}
+
+/** What one call cost. The three times follow each other, so their sum is about the call's wall time. */
+export interface CallStats {
+  /** Tokens of the call's sequences (special tokens included, padding not). */
+  tokens: number;
+  /** Milliseconds tokenizing. */
+  tokenizationMs: number;
+  /**
+   * Milliseconds from the end of tokenization until the call's first forward started: waiting for
+   * the model's workers and, with dynamicBatching, for the forward its rows share.
+   */
+  queueMs: number;
+  /** Milliseconds from the start of the call's first forward to the end of its last. */
+  inferenceMs: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
 export const DEFAULT_MAX_BATCH_TOKENS = 16384;
 
-export const MICRO_BATCH_OPTION_KEYS = ['batchSize', 'maxBatchTokens', 'signal'] as const;
+export const MICRO_BATCH_OPTION_KEYS = ['batchSize', 'maxBatchTokens', 'signal', 'onStats'] as const;
 
 /**
  * Checks the micro-batch options of a call to `where`; the limits it leaves out come from
@@ -44,9 +64,18 @@ export function resolveMicroBatchOptions(
     batchSize: DEFAULT_BATCH_SIZE,
     maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS,
   },
-): { batchSize: number; maxBatchTokens: number; signal: AbortSignal | undefined } {
+): {
+  batchSize: number;
+  maxBatchTokens: number;
+  signal: AbortSignal | undefined;
+  onStats: ((stats: CallStats) => void) | undefined;
+} {
+  if (options.onStats !== undefined && typeof options.onStats !== 'function') {
+    throw badInput(where, 'options.onStats', 'a function', options.onStats);
+  }
   return {
     signal: signalOption(where, options.signal),
+    onStats: options.onStats,
     batchSize: integerOption(where, 'batchSize', options.batchSize, defaults.batchSize, 1),
     maxBatchTokens: integerOption(
       where,

@@ -14,6 +14,11 @@ export interface DynamicBatchingOptions {
    * forward runs are gathered into the next one, so an idle model adds no latency.
    */
   maxWaitMs?: number;
+  /**
+   * Called as each shared forward starts, with its rows and padded tokens (rows × longest row), for
+   * a server's batch metrics. Default: none.
+   */
+  onForward?: (rows: number, paddedTokens: number) => void;
 }
 
 /**
@@ -28,6 +33,7 @@ const FORWARD_COST_IN_TOKENS = 30;
 interface Pending {
   sequence: TokenSequence;
   limits: MicroBatchLimits;
+  onStart: (() => void) | undefined;
   resolve: (outputs: RowOutputs) => void;
   reject: (error: unknown) => void;
 }
@@ -45,6 +51,7 @@ export class DynamicBatcher implements Forwarder {
   /** Runs each shared forward. */
   readonly #direct: ModelForwarder;
   readonly #maxWaitMs: number;
+  readonly #onForward: ((rows: number, paddedTokens: number) => void) | undefined;
   #queue: Pending[] = [];
   #forwardsInFlight = 0;
   #flushScheduled = false;
@@ -63,6 +70,7 @@ export class DynamicBatcher implements Forwarder {
       maxBatchTokens: options.maxBatchTokens ?? 16384,
     };
     this.#maxWaitMs = options.maxWaitMs ?? 0;
+    this.#onForward = options.onForward;
     // A call's micro-batches wait here for others anyway; two per worker keep a full forward ready.
     this.concurrency = 2 * model.workers;
   }
@@ -76,13 +84,14 @@ export class DynamicBatcher implements Forwarder {
     sequences: readonly TokenSequence[],
     limits: MicroBatchLimits,
     signal?: AbortSignal,
+    onStart?: () => void,
   ): Promise<RowOutputs[]> {
     throwIfAborted('forward', signal);
     const entries: Pending[] = [];
     const results = sequences.map(
       (sequence) =>
         new Promise<RowOutputs>((resolve, reject) => {
-          const entry = { sequence, limits, resolve, reject };
+          const entry = { sequence, limits, onStart, resolve, reject };
           entries.push(entry);
           this.#queue.push(entry);
         }),
@@ -133,6 +142,11 @@ export class DynamicBatcher implements Forwarder {
 
   async #run(members: Pending[]): Promise<void> {
     try {
+      this.#onForward?.(
+        members.length,
+        members.length * Math.max(...members.map((m) => m.sequence.ids.length)),
+      );
+      for (const member of members) member.onStart?.();
       // Shared by several calls: no one call's signal may stop it.
       const rows = await this.#direct.forward(members.map((m) => m.sequence));
       members.forEach((member, k) => member.resolve(rows[k]!));

@@ -2,6 +2,8 @@
 export type ErrorCode =
   /** An argument of the wrong type, shape or range. */
   | 'E_BAD_INPUT'
+  /** A text longer than the model's maxLength in a call made with truncate: false. */
+  | 'E_INPUT_TOO_LONG'
   /** No model file or directory at the given path. */
   | 'E_MODEL_NOT_FOUND'
   /** The file is not a loadable TorchScript module. */
@@ -21,6 +23,7 @@ export type ErrorCode =
 
 const KNOWN_CODES = new Set<string>([
   'E_BAD_INPUT',
+  'E_INPUT_TOO_LONG',
   'E_MODEL_NOT_FOUND',
   'E_MODEL_LOAD',
   'E_DEVICE_UNAVAILABLE',

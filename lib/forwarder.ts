@@ -40,10 +40,12 @@ export interface Forwarder {
   readonly concurrency: number;
   /** The limits of a call that names none. */
   readonly defaultLimits: MicroBatchLimits;
+  /** `onStart` is called when the forward that runs `sequences` starts (for CallStats' queue time). */
   forward(
     sequences: readonly TokenSequence[],
     limits: MicroBatchLimits,
     signal?: AbortSignal,
+    onStart?: () => void,
   ): Promise<RowOutputs[]>;
 }
 
@@ -113,8 +115,11 @@ export class ModelForwarder implements Forwarder {
     sequences: readonly TokenSequence[],
     _limits?: MicroBatchLimits,
     signal?: AbortSignal,
+    onStart?: () => void,
   ): Promise<RowOutputs[]> {
     const { inputs, dims } = padSequences(sequences, this.#padTokenId, this.#model.inputNames);
+    // Waiting for a busy worker inside the model counts as the forward's time here.
+    onStart?.();
     const raw = await this.#model.forward(inputs, dims, signal === undefined ? {} : { signal });
     const picked = pickOutputs(raw, this.#outputs, dims, this.#task);
     return splitRows(

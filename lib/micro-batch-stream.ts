@@ -1,5 +1,5 @@
 import { abortedError, raceWithSignal, throwIfAborted } from './abort';
-import { planMicroBatches, type RowOutputs, type TokenSequence } from './batching';
+import { planMicroBatches, type CallStats, type RowOutputs, type TokenSequence } from './batching';
 import type { Forwarder, MicroBatchLimits } from './forwarder';
 
 /** How a task turns its items into sequences, and each sequence's outputs into the item's result. */
@@ -20,6 +20,42 @@ export interface RowTask<Item, Sequence extends TokenSequence, Kept, Result> {
 
 export interface StreamOptions extends MicroBatchLimits {
   signal?: AbortSignal | undefined;
+  onStats?: ((stats: CallStats) => void) | undefined;
+}
+
+/** Measures a call for its CallStats: the tokenization it did, and the span of its forwards. */
+class CallClock {
+  tokens = 0;
+  tokenizationMs = 0;
+  #tokenizedAt: number | undefined;
+  #firstStart: number | undefined;
+  #lastEnd: number | undefined;
+
+  tokenized(tokens: number, startedAt: number): void {
+    const now = performance.now();
+    this.tokens += tokens;
+    this.tokenizationMs += now - startedAt;
+    this.#tokenizedAt ??= now;
+  }
+
+  forwardStarted(): void {
+    this.#firstStart ??= performance.now();
+  }
+
+  forwardEnded(): void {
+    this.#lastEnd = performance.now();
+  }
+
+  stats(): CallStats {
+    const tokenizedAt = this.#tokenizedAt ?? 0;
+    const firstStart = this.#firstStart ?? tokenizedAt;
+    return {
+      tokens: this.tokens,
+      tokenizationMs: this.tokenizationMs,
+      queueMs: Math.max(0, firstStart - tokenizedAt),
+      inferenceMs: Math.max(0, (this.#lastEnd ?? firstStart) - firstStart),
+    };
+  }
 }
 
 /**
@@ -51,6 +87,7 @@ export async function* streamMicroBatches<Item, Sequence extends TokenSequence, 
   const abort = () => stop.abort(signal!.reason);
   signal?.addEventListener('abort', abort, { once: true });
   const slots = new Slots(forwarder.concurrency, stop.signal);
+  const clock = new CallClock();
   const windows = readWindows(items, WINDOW_ITEMS);
   const running: RunningWindow<Result>[] = [];
   // The next window's read, started only when there is room for it.
@@ -84,6 +121,7 @@ export async function* streamMicroBatches<Item, Sequence extends TokenSequence, 
                 options,
                 slots,
                 stop,
+                clock,
                 running.at(-1)?.queued,
               ),
             );
@@ -94,6 +132,7 @@ export async function* streamMicroBatches<Item, Sequence extends TokenSequence, 
       }
       yield* await running.shift()!.results;
     }
+    options.onStats?.(clock.stats());
   } finally {
     signal?.removeEventListener('abort', abort);
     stop.abort();
@@ -133,13 +172,19 @@ function runWindow<Item, Sequence extends TokenSequence, Kept, Result>(
   limits: MicroBatchLimits,
   slots: Slots,
   stop: AbortController,
+  clock: CallClock,
   previousQueued: Promise<void> | undefined,
 ): RunningWindow<Result> {
   let markQueued!: () => void;
   const queued = new Promise<void>((resolve) => (markQueued = resolve));
   const results = (async () => {
     try {
+      const encodeStart = performance.now();
       const perItem = await task.encode(items, firstIndex);
+      clock.tokenized(
+        perItem.reduce((sum, itemSequences) => sum + itemSequences.reduce((n, s) => n + s.ids.length, 0), 0),
+        encodeStart,
+      );
       const sequences: Sequence[] = [];
       const owners: { item: number; slot: number }[] = [];
       const kept: Kept[][] = perItem.map((itemSequences, item) => {
@@ -160,7 +205,9 @@ function runWindow<Item, Sequence extends TokenSequence, Kept, Result>(
             indices.map((i) => sequences[i]!),
             limits,
             stop.signal,
+            () => clock.forwardStarted(),
           );
+          clock.forwardEnded();
           rows.forEach((row, k) => {
             const index = indices[k]!;
             const owner = owners[index]!;

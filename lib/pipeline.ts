@@ -73,8 +73,8 @@ interface TaskPipelines {
   rerank: [RerankOptions, RerankPipeline];
 }
 
-// A signal belongs to one call: as a pipeline default it would abort every later call too.
-const perCall = (keys: readonly string[]) => keys.filter((key) => key !== 'signal');
+// A signal and a stats callback belong to one call: as pipeline defaults they would serve every later call too.
+const perCall = (keys: readonly string[]) => keys.filter((key) => key !== 'signal' && key !== 'onStats');
 const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
   'text-classification': perCall(TEXT_CLASSIFICATION_OPTION_KEYS),
   'token-classification': perCall(TOKEN_CLASSIFICATION_OPTION_KEYS),
@@ -91,7 +91,7 @@ const TASK_OPTION_KEYS: Record<Task, readonly string[]> = {
 export async function pipeline<T extends keyof TaskPipelines>(
   task: T,
   modelDir: string,
-  options?: PipelineOptions & Omit<TaskPipelines[T][0], 'signal'>,
+  options?: PipelineOptions & Omit<TaskPipelines[T][0], 'signal' | 'onStats'>,
 ): Promise<TaskPipelines[T][1]> {
   const resolved = typeof task === 'string' ? TASK_ALIASES[task] : undefined;
   if (resolved === undefined) {
@@ -155,9 +155,18 @@ function createPipeline(
 function resolveDynamicBatching(value: unknown): DynamicBatchingOptions | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return {};
-  checkOptionKeys('pipeline: dynamicBatching', value, ['maxBatchTokens', 'maxBatchSize', 'maxWaitMs']);
+  checkOptionKeys('pipeline: dynamicBatching', value, [
+    'maxBatchTokens',
+    'maxBatchSize',
+    'maxWaitMs',
+    'onForward',
+  ]);
   const options = value as DynamicBatchingOptions;
+  if (options.onForward !== undefined && typeof options.onForward !== 'function') {
+    throw badInput('pipeline', 'dynamicBatching.onForward', 'a function', options.onForward);
+  }
   return {
+    ...(options.onForward === undefined ? {} : { onForward: options.onForward }),
     maxBatchTokens: integerOption(
       'pipeline',
       'dynamicBatching.maxBatchTokens',

@@ -12,6 +12,7 @@ import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption }
 import { makePipeline, type PipelineHandle } from './callable';
 import { taskEntryPoints, type InputStream } from './entry-points';
 import { asList } from './inputs';
+import { encodeTruncating } from './truncation';
 import { cosineSimilarity, normalize, pool, type PoolingStrategy } from './pooling';
 
 export interface FeatureExtractionOptions extends MicroBatchOptions {
@@ -26,6 +27,11 @@ export interface FeatureExtractionOptions extends MicroBatchOptions {
    * sentence-transformers directory's modules.json ends with a Normalize module, else false.
    */
   normalize?: boolean;
+  /**
+   * Default: true: a text longer than the model's maxLength is cut to it. false refuses it with
+   * E_INPUT_TOO_LONG instead, naming the input and its length.
+   */
+  truncate?: boolean;
 }
 
 export interface SimilarityResult {
@@ -56,7 +62,12 @@ export interface FeatureExtractionPipeline extends PipelineHandle<'feature-extra
 }
 
 const TASK = 'feature-extraction';
-export const FEATURE_EXTRACTION_OPTION_KEYS = ['pooling', 'normalize', ...MICRO_BATCH_OPTION_KEYS] as const;
+export const FEATURE_EXTRACTION_OPTION_KEYS = [
+  'pooling',
+  'normalize',
+  'truncate',
+  ...MICRO_BATCH_OPTION_KEYS,
+] as const;
 const POOLINGS: readonly PoolingStrategy[] = ['mean', 'cls', 'max', 'none'];
 const OUTPUTS: OutputSpecs = {
   hidden: { names: ['last_hidden_state'], position: 0, perToken: true },
@@ -98,6 +109,7 @@ export function createFeatureExtraction(
   const resolveOptions = (options: FeatureExtractionOptions) => ({
     pooling: choiceOption(TASK, 'pooling', options.pooling, POOLINGS, fromDirectory.pooling),
     normalized: booleanOption(TASK, 'normalize', options.normalize, fromDirectory.normalize),
+    truncate: booleanOption(TASK, 'truncate', options.truncate, true),
   });
   const { prepare } = fromDirectory;
   const { call, stream } = taskEntryPoints({
@@ -107,10 +119,18 @@ export function createFeatureExtraction(
     forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
     check: checkText,
     rowTask(options: FeatureExtractionOptions) {
-      const { pooling, normalized } = resolveOptions(options);
+      const { pooling, normalized, truncate } = resolveOptions(options);
       return {
-        encode: async (texts: readonly string[]) =>
-          (await tokenizer.encodeBatch(texts.map(prepare))).map((encoding) => [encoding]),
+        encode: async (texts: readonly string[], firstIndex: number) =>
+          (
+            await encodeTruncating(
+              tokenizer,
+              texts.map(prepare),
+              truncate,
+              TASK,
+              (index) => `inputs[${firstIndex + index}]`,
+            )
+          ).map((encoding) => [encoding]),
         // pool() copies: the row's hidden states die with their micro-batch.
         keep: (row, encoding: Encoding): Tensor => {
           const hidden = row.hidden!;

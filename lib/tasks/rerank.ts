@@ -6,8 +6,9 @@ import { sigmoid } from '../math';
 import type { Model } from '../model';
 import { runMicroBatches, type RowTask } from '../micro-batch-stream';
 import type { Encoding } from '../tokenizer';
-import { badInput, checkOptionKeys, choiceOption, integerOption } from '../validate';
+import { badInput, booleanOption, checkOptionKeys, choiceOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
+import { encodeTruncating } from './truncation';
 
 /** What a reranking score is: the relevance logit through the logistic function, or the logit itself. */
 export type RerankScores = 'sigmoid' | 'raw';
@@ -20,6 +21,11 @@ export interface RerankOptions extends MicroBatchOptions {
    * one-label model. 'raw' returns the model's logit. The order is the same either way.
    */
   scores?: RerankScores;
+  /**
+   * Default: true: a (query, document) pair longer than the model's maxLength is cut to it (the
+   * longer text first). false refuses it with E_INPUT_TOO_LONG instead.
+   */
+  truncate?: boolean;
 }
 
 export interface RerankResult {
@@ -38,7 +44,7 @@ export interface RerankPipeline extends PipelineHandle<'rerank'> {
 }
 
 const TASK = 'rerank';
-export const RERANK_OPTION_KEYS = ['topK', 'scores', ...MICRO_BATCH_OPTION_KEYS] as const;
+export const RERANK_OPTION_KEYS = ['topK', 'scores', 'truncate', ...MICRO_BATCH_OPTION_KEYS] as const;
 const SCORES: readonly RerankScores[] = ['sigmoid', 'raw'];
 const OUTPUTS: OutputSpecs = { logits: { names: ['logits'], position: 0, perToken: false } };
 const ONE_LOGIT = "a cross-encoder's one relevance logit per (query, document) pair";
@@ -64,6 +70,7 @@ function resolveOptions(options: RerankOptions, forwarder: Forwarder) {
         ? null
         : integerOption(TASK, 'topK', options.topK, 1, 1),
     scores: choiceOption(TASK, 'scores', options.scores, SCORES, 'sigmoid'),
+    truncate: booleanOption(TASK, 'truncate', options.truncate, true),
     limits: resolveMicroBatchOptions(TASK, options, forwarder.defaultLimits),
   };
 }
@@ -105,12 +112,18 @@ export function createRerank(
   resolveOptions(defaults, forwarder);
 
   /** The query is the first text of every pair, as CrossEncoder.rank tokenizes (query, document). */
-  function pairTask(query: string): RowTask<string, Encoding, number, number> {
+  function pairTask(query: string, truncate: boolean): RowTask<string, Encoding, number, number> {
     return {
-      encode: async (documents) =>
-        (await tokenizer.encodeBatch(documents.map((document): [string, string] => [query, document]))).map(
-          (encoding) => [encoding],
-        ),
+      encode: async (documents, firstIndex) =>
+        (
+          await encodeTruncating(
+            tokenizer,
+            documents.map((document): [string, string] => [query, document]),
+            truncate,
+            TASK,
+            (index) => `(query, documents[${firstIndex + index}])`,
+          )
+        ).map((encoding) => [encoding]),
       keep: (row) => relevanceLogit(row.logits!),
       finish: (_document, [logit]) => logit!,
     };
@@ -125,8 +138,8 @@ export function createRerank(
     const items = checkDocuments(documents);
     checkOptionKeys(TASK, options, RERANK_OPTION_KEYS);
     const merged = { ...defaults, ...options };
-    const { topK, scores, limits } = resolveOptions(merged, forwarder);
-    const logits = await runMicroBatches(items, pairTask(queryText), forwarder, limits);
+    const { topK, scores, truncate, limits } = resolveOptions(merged, forwarder);
+    const logits = await runMicroBatches(items, pairTask(queryText, truncate), forwarder, limits);
     // Ordered by the logit, which sigmoid preserves: scores that round to the same float32 near
     // 0 or 1 still rank as their logits do.
     const order = logits

@@ -3,9 +3,10 @@ import { sigmoid, softmax, topK as topKOf } from '../math';
 import { forwarderFor, type DynamicBatchingOptions } from '../dynamic-batcher';
 import type { OutputSpecs } from '../forwarder';
 import type { Model, TextInput } from '../model';
-import { badInput, choiceOption, integerOption } from '../validate';
+import { badInput, booleanOption, choiceOption, integerOption } from '../validate';
 import { makePipeline, type PipelineHandle } from './callable';
 import { taskEntryPoints, type InputStream } from './entry-points';
+import { encodeTruncating } from './truncation';
 
 export type FunctionToApply = 'softmax' | 'sigmoid' | 'none';
 
@@ -17,6 +18,11 @@ export interface TextClassificationOptions extends MicroBatchOptions {
    * multi-label or single-output models; else 'softmax'.
    */
   functionToApply?: FunctionToApply;
+  /**
+   * Default: true: a text longer than the model's maxLength is cut to it. false refuses it with
+   * E_INPUT_TOO_LONG instead, naming the input and its length.
+   */
+  truncate?: boolean;
 }
 
 export interface LabelScore {
@@ -40,6 +46,7 @@ const TASK = 'text-classification';
 export const TEXT_CLASSIFICATION_OPTION_KEYS = [
   'topK',
   'functionToApply',
+  'truncate',
   ...MICRO_BATCH_OPTION_KEYS,
 ] as const;
 const FUNCTIONS: readonly FunctionToApply[] = ['softmax', 'sigmoid', 'none'];
@@ -73,6 +80,7 @@ function resolveOptions(options: TextClassificationOptions) {
       options.functionToApply === undefined
         ? undefined
         : choiceOption(TASK, 'functionToApply', options.functionToApply, FUNCTIONS, 'softmax'),
+    truncate: booleanOption(TASK, 'truncate', options.truncate, true),
   };
 }
 
@@ -90,14 +98,18 @@ export function createTextClassification(
     forwarder: forwarderFor(model, TASK, OUTPUTS, dynamicBatching),
     check: checkInput,
     rowTask(options: TextClassificationOptions) {
-      const { topK, explicitFunction } = resolveOptions(options);
+      const { topK, explicitFunction, truncate } = resolveOptions(options);
       return {
-        encode: async (items: readonly TextInput[]) =>
+        encode: async (items: readonly TextInput[], firstIndex: number) =>
           (
-            await tokenizer.encodeBatch(
+            await encodeTruncating(
+              tokenizer,
               items.map((item): string | [string, string] =>
                 typeof item === 'string' ? item : [item.text, item.textPair],
               ),
+              truncate,
+              TASK,
+              (index) => `inputs[${firstIndex + index}]`,
             )
           ).map((encoding) => [encoding]),
         keep: (row): LabelScore[] => {

@@ -82,7 +82,7 @@ describe('BAD CALL: pipeline()', () => {
     expectError(
       await rejection(pipeline('text-classification', CLASSIFIER, { pooling: 'mean' } as object)),
       'E_BAD_INPUT',
-      "pipeline: unknown option 'pooling'; known options are 'device', 'threads', 'workers', 'optimize', 'outputNames', 'maxLength', 'dynamicBatching', 'topK', 'functionToApply', 'batchSize', 'maxBatchTokens'",
+      "pipeline: unknown option 'pooling'; known options are 'device', 'threads', 'workers', 'optimize', 'outputNames', 'maxLength', 'dynamicBatching', 'topK', 'functionToApply', 'truncate', 'batchSize', 'maxBatchTokens'",
     );
     expectError(
       await rejection(pipeline('text-classification', CLASSIFIER, { maxLength: 4096 })),

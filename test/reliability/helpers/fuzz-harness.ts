@@ -27,6 +27,7 @@ function envInteger(name: string, fallback: number): number {
 // Every code lib/errors.ts declares; `satisfies` makes tsc fail when one is added there and not here.
 const CODES = {
   E_BAD_INPUT: true,
+  E_INPUT_TOO_LONG: true,
   E_MODEL_NOT_FOUND: true,
   E_MODEL_LOAD: true,
   E_DEVICE_UNAVAILABLE: true,
