@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 // The torch-encoders command: the program (its commands from the table in ./cli/commands, plus
-// info), error reporting and exit codes. The task commands run the pipelines over texts given as
-// arguments, a file or stdin, and write JSON lines; the pipelines do the work.
+// info and serve) and its entry point; errors are reported by ./cli/report. The task commands run
+// the pipelines over texts given as arguments, a file or stdin, and write JSON lines.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { TASK_COMMANDS } from './cli/commands';
 import { BUILD_DEMO_MODELS } from './cli/demo-models';
-import { CliError } from './cli/errors';
 import { info } from './cli/info';
 import { addCommonOptions, type CommonOptions } from './cli/options';
+import { report } from './cli/report';
+import { addServeCommand } from './cli/serve';
 import { packageRoot } from './native';
-
-const COMMANDS = [...TASK_COMMANDS.map((command) => command.name), 'info'];
 
 function packageVersion(): string {
   try {
@@ -50,6 +49,7 @@ Examples:
   torch-encoders qa --question "Who designed it?" --context "The tower was designed by Eiffel."
   cat sentences.txt | torch-encoders embed --normalize > vectors.jsonl
   torch-encoders rerank --query "how tall is the tower" --file passages.txt --top-k 3
+  torch-encoders serve --port 8080
   torch-encoders info
 
 Without --model, each command uses the package's demo model in models/ (sentiment, ner, qa,
@@ -79,52 +79,9 @@ embeddings, rerank), built at setup by ${BUILD_DEMO_MODELS}. Exit codes: 0 succe
     .option('--json', 'as one JSON object')
     .action((options: { json?: boolean }) => info(options, packageVersion()));
 
+  addServeCommand(program, packageVersion);
+
   return program;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors: one line on stderr, "torch-encoders: <message>"; the stack only with --verbose.
-
-function commanderMessage(error: CommanderError): string {
-  if (error.code === 'commander.unknownCommand') {
-    const name = /'([^']*)'/.exec(error.message)?.[1] ?? '';
-    return `unknown command '${name}' (commands: ${COMMANDS.join(', ')})`;
-  }
-  if (error.code === 'commander.help') {
-    return `missing command (commands: ${COMMANDS.join(', ')}); see 'torch-encoders --help'`;
-  }
-  return error.message
-    .replace(/^error: /, '')
-    .replace(/\s*\n\s*/g, ' ')
-    .trim();
-}
-
-function report(error: unknown, verbose: boolean): number {
-  if (error instanceof CommanderError) {
-    if (error.exitCode === 0) return 0; // --help, --version
-    process.stderr.write(`torch-encoders: ${commanderMessage(error)}\n`);
-    return 2;
-  }
-  // The native-load message starts with the package's name, which the prefix already says.
-  const message = (error instanceof Error ? error.message : String(error)).replace(/^torch-encoders:? /, '');
-  const exitCode = error instanceof CliError ? error.exitCode : 1;
-  if (!verbose) {
-    // Multi-line messages (a failed load of the native binary lists causes) keep their first line.
-    const [first, ...rest] = message.split('\n');
-    const more = rest.some((line) => line.trim() !== '') ? ' (run with --verbose for details)' : '';
-    process.stderr.write(`torch-encoders: ${first}${more}\n`);
-    return exitCode;
-  }
-  process.stderr.write(`torch-encoders: ${message}\n`);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') process.stderr.write(`code: ${code}\n`);
-  if (error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
-  const cause = error instanceof Error ? (error.cause as { stack?: unknown } | undefined) : undefined;
-  // Native errors carry no JS frames; their message is the one above.
-  if (typeof cause?.stack === 'string' && /\n\s+at /.test(cause.stack)) {
-    process.stderr.write(`caused by: ${cause.stack}\n`);
-  }
-  return exitCode;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -139,13 +96,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 
   const program = buildProgram();
+  const commandNames = program.commands.map((command) => command.name()).filter((name) => name !== 'help');
   const beforeDashes = argv.slice(2, argv.includes('--') ? argv.indexOf('--') : undefined);
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
     const verbose = program.opts().verbose === true || beforeDashes.includes('--verbose');
-    return report(error, verbose);
+    return report(error, verbose, commandNames);
   }
 }
 
