@@ -27,6 +27,8 @@ interface ServeCliOptions {
   payloadLimit: number;
   autoTruncate: boolean;
   logLevel: string;
+  requestTimeout: number;
+  shutdownGrace: number;
 }
 
 /** The demo models `serve` loads without --model or --config, by the names clients use. */
@@ -169,6 +171,16 @@ export function addServeCommand(program: Command, version: () => string): void {
         .default(DEFAULT_LIMITS.autoTruncate),
     )
     .addOption(
+      limit('--request-timeout <ms>', 'milliseconds a client has to send a whole request (then 408)', 30_000),
+    )
+    .addOption(
+      limit(
+        '--shutdown-grace <ms>',
+        'milliseconds a shutdown waits for requests in flight before closing their connections',
+        30_000,
+      ),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level of the JSON log on stdout')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent'])
         .default('info'),
@@ -199,6 +211,8 @@ async function serveCommand(options: ServeCliOptions, version: string): Promise<
     limits,
     version,
     logger,
+    requestTimeoutMs: options.requestTimeout,
+    shutdownGraceMs: options.shutdownGrace,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(options.device === undefined ? {} : { device: options.device }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
