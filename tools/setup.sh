@@ -15,8 +15,10 @@ cd "$(dirname "$0")/.."
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # libopenblas0-openmp: Debian's libtorch multiplies through the system BLAS, and the default
-# reference BLAS is ~30x slower. python3-venv: the project venv. clang-format: npm run lint.
-packages=(libtorch-dev libopenblas0-openmp python3-torch python3-venv cmake g++ make clang-format)
+# reference BLAS is ~30x slower. python3-venv: the project venv. clang-format: npm run lint. nginx: the
+# server's scale-out test (test/server/scale-out.test.ts) puts it in front of two replicas; the test runs its
+# own nginx process on a loopback port, whatever the package's service does.
+packages=(libtorch-dev libopenblas0-openmp python3-torch python3-venv cmake g++ make clang-format nginx)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
