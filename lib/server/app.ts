@@ -137,10 +137,13 @@ export function createApp(options: AppOptions): App {
     void reply.status(404).send(teiErrorBody(apiError));
   });
 
-  registerStatusRoutes(app, context, { version: options.version });
-  registerTeiRoutes(app, context);
-  registerOpenAiRoutes(app, context);
-  registerTaskRoutes(app, context);
+  // In a plugin registered after the OpenAPI one, so that it sees the routes being added.
+  void app.register(async (routes) => {
+    registerStatusRoutes(routes, context, { version: options.version });
+    registerTeiRoutes(routes, context);
+    registerOpenAiRoutes(routes, context);
+    registerTaskRoutes(routes, context);
+  });
 
   return {
     app,
