@@ -113,12 +113,23 @@ async function startNginx(dir: string, replicas: readonly string[]): Promise<Ngi
       return stderr + (fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : '');
     };
     const url = `http://127.0.0.1:${port}`;
+    // nginx writes its pid file once it holds its sockets: until then, whatever answers on the
+    // port may be another process that took it first.
+    const listening = () => {
+      try {
+        return fs.readFileSync(path.join(dir, 'nginx.pid'), 'utf8').trim() === String(child.pid);
+      } catch {
+        return false;
+      }
+    };
     const deadline = Date.now() + 15_000;
     while (exitCode === undefined && Date.now() < deadline) {
-      const status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
-        (response) => response.status,
-        () => 0,
-      );
+      const status = !listening()
+        ? 0
+        : await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+            (response) => response.status,
+            () => 0,
+          );
       if (status === 200) return { child, url, exited, logs };
       await sleep(50);
     }
