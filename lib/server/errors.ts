@@ -55,8 +55,8 @@ export function toApiError(error: unknown): { apiError: ApiError; internal: bool
       case 'E_BAD_INPUT':
         return { apiError: new ApiError(422, 'Validation', error.message), internal: false };
       case 'E_INPUT_TOO_LONG':
-        // TEI answers inputs over the limit with 413 (its Validation type).
-        return { apiError: new ApiError(413, 'Validation', error.message), internal: false };
+        // TEI's Validation type: 422 since its PR #818 (its OpenAPI document still says 413).
+        return { apiError: new ApiError(422, 'Validation', error.message), internal: false };
       case 'E_DISPOSED':
         return { apiError: new ApiError(503, 'Unhealthy', 'the server is shutting down'), internal: false };
       case 'E_FORWARD':

@@ -191,12 +191,17 @@ export class ModelRegistry {
     return served as ServedModel<T>;
   }
 
-  /** The model `name` names, of any task. */
-  find(name: unknown, route: string): ServedModel {
+  /** The model `name` names, of any task; `param` is the request field that named it. */
+  find(name: unknown, route: string, param = 'model'): ServedModel {
     const served = typeof name === 'string' ? this.#models.get(name) : undefined;
     if (served === undefined) {
       const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
-      throw new ApiError(404, 'NotFound', `${route}: no model named ${shown} (models: ${this.#describe()})`);
+      throw new ApiError(
+        404,
+        'NotFound',
+        `${route}: no model named ${shown} (models: ${this.#describe()})`,
+        param,
+      );
     }
     return served;
   }

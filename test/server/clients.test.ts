@@ -112,6 +112,9 @@ describe("OpenAI's Node SDK (openai)", () => {
     expect(status).toBe(404);
     expect(message).toContain('text-embedding-3-small');
     expect(message).toContain('embeddings');
+    // OpenAI's own code for it, which clients switch on.
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).param).toBe('model');
   });
 
   it('a model of another task is a BadRequestError', async () => {

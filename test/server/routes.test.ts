@@ -277,10 +277,14 @@ describe('/embed', () => {
     expect(cosine(auto.body[0]!, first.data)).toBeGreaterThan(0.99999);
   });
 
-  // TEI answers over-long inputs with 422 since PR #818 (2026-02, v1.9.x); lib/server/errors.ts
-  // still maps E_INPUT_TOO_LONG to 413. Make this an `it` once it answers 422.
-  it.failing('truncate: false on an over-long text is 422, as TEI', async () => {
-    expect((await post('/embed', { inputs: LONG, truncate: false })).status).toBe(422);
+  // TEI answers over-long inputs with 422 since PR #818 (2026-02, v1.9.x); its OpenAPI document still says 413.
+  it('truncate: false on an over-long text is 422, as TEI', async () => {
+    expectTeiError(
+      await post('/embed', { inputs: LONG, truncate: false }),
+      422,
+      'Validation',
+      /has \d+ tokens; the model takes at most 256/,
+    );
   });
 
   it('refuses a model of another task (400) and an unknown one (404)', async () => {
