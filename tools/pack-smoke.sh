@@ -130,6 +130,30 @@ if [ "$which" = all ] || [ "$which" = venv ]; then
     { echo "pack-smoke: FAILED: the built demo sentiment model printed $output" >&2; exit 1; }
   echo "pack-smoke: demo models: the CLI named the build command; built from the package, classify printed $output"
   passed=$((passed + 1))
+
+  # The server from the installed package (its dependencies are the package's, not the repository's).
+  VIRTUAL_ENV="$venv" PATH="$work/tripwire:$venv/bin:$PATH" node -e '
+const { spawn } = require("node:child_process");
+const child = spawn("node_modules/.bin/torch-encoders", ["serve", "--port", "0", "--model", "sentiment=node_modules/torch-encoders/models/sentiment"], { stdio: ["ignore", "pipe", "inherit"] });
+const fail = (message) => { console.error(`pack-smoke: FAILED: serve: ${message}`); child.kill("SIGKILL"); process.exit(1); };
+const timer = setTimeout(() => fail("not ready within 120 s"), 120000);
+let url;
+require("node:readline").createInterface({ input: child.stdout }).on("line", async (line) => {
+  const entry = JSON.parse(line);
+  url ??= entry.url;
+  if (entry.msg !== "ready") return;
+  const response = await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: "I loved this film, the acting was superb." }) });
+  const body = await response.json();
+  if (response.status !== 200 || body[0]?.label !== "positive") fail(`/predict answered ${response.status} ${JSON.stringify(body)}`);
+  child.kill("SIGTERM");
+  child.once("exit", (code) => {
+    clearTimeout(timer);
+    if (code !== 0) fail(`exited ${code} after SIGTERM`);
+    console.log(`pack-smoke: serve from the package: /predict answered ${JSON.stringify(body[0])}; SIGTERM exited 0`);
+  });
+});
+'
+  passed=$((passed + 1))
 fi
 
 # A libtorch with no prebuild (a version this package was not built for), and no compiler.
