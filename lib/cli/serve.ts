@@ -11,7 +11,8 @@ import { demoModelDir } from './demo-models';
 import { CliError } from './errors';
 import { device, positiveInteger, threadCount } from './options';
 
-interface ServeCliOptions {
+/** The limits' options are named as ServerLimits' fields (commander camel-cases --max-batch-tokens). */
+interface ServeCliOptions extends ServerLimits {
   port: number;
   host: string;
   model?: ModelSpec[];
@@ -20,12 +21,6 @@ interface ServeCliOptions {
   device?: Device;
   threads?: number;
   workers?: number;
-  maxConcurrentRequests: number;
-  maxBatchTokens: number;
-  maxBatchRequests: number;
-  maxClientBatchSize: number;
-  payloadLimit: number;
-  autoTruncate: boolean;
   logLevel: string;
   requestTimeout: number;
   shutdownGrace: number;
@@ -190,14 +185,9 @@ export function addServeCommand(program: Command, version: () => string): void {
 
 async function serveCommand(options: ServeCliOptions, version: string): Promise<void> {
   const models = modelsToServe(options);
-  const limits: ServerLimits = {
-    maxConcurrentRequests: options.maxConcurrentRequests,
-    maxBatchTokens: options.maxBatchTokens,
-    maxBatchRequests: options.maxBatchRequests,
-    maxClientBatchSize: options.maxClientBatchSize,
-    payloadLimit: options.payloadLimit,
-    autoTruncate: options.autoTruncate,
-  };
+  const limits = Object.fromEntries(
+    (Object.keys(DEFAULT_LIMITS) as (keyof ServerLimits)[]).map((key) => [key, options[key]]),
+  ) as unknown as ServerLimits;
   const apiKey = options.apiKey ?? process.env.TORCH_ENCODERS_API_KEY;
   if (apiKey === '') throw new CliError('--api-key: the key is empty', 2);
   // Loaded here, not at the top: the other commands do not pay for the server's dependencies.
