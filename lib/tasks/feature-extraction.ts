@@ -43,6 +43,8 @@ export interface SimilarityResult {
 }
 
 export interface FeatureExtractionPipeline extends PipelineHandle<'feature-extraction'> {
+  /** The pooling of calls that name none: the pipeline's option, else the directory's (see FeatureExtractionOptions). */
+  readonly pooling: PoolingStrategy;
   /** One vector ([hidden]) per text, or with pooling 'none' one [tokens, hidden] matrix. */
   (input: string, options?: FeatureExtractionOptions): Promise<Tensor>;
   (inputs: readonly string[], options?: FeatureExtractionOptions): Promise<Tensor[]>;
@@ -172,7 +174,11 @@ export function createFeatureExtraction(
       .slice(0, limit);
   }
 
-  return makePipeline(TASK, model, call as unknown as FeatureExtractionPipeline, { similarity, stream });
+  return makePipeline(TASK, model, call as unknown as FeatureExtractionPipeline, {
+    similarity,
+    stream,
+    pooling: defaults.pooling ?? fromDirectory.pooling,
+  });
 }
 
 function normalizeRows(matrix: Float32Array, width: number): Float32Array {

@@ -734,7 +734,8 @@ describe('/info and /health', () => {
     expect(info).toMatchObject({
       model_id: 'embeddings',
       served_model_name: 'embeddings',
-      model_type: { embedding: { pooling: expect.any(String) } },
+      // The directory's sentence-transformers Pooling module says mean (1_Pooling/config.json).
+      model_type: { embedding: { pooling: 'mean' } },
       max_client_batch_size: 32,
       max_concurrent_requests: 512,
       max_batch_tokens: 16384,

@@ -94,6 +94,8 @@ describe('feature-extraction defaults from a sentence-transformers directory', (
         pooling: { pooling_mode_mean_tokens: false, [flag]: true },
       });
       await using embed = await pipeline('feature-extraction', dir, { threads: 2 });
+      // What the pipeline says it uses (the server's /info reports it).
+      expect(embed.pooling).toBe(mode);
       const expected = await plain(TEXTS, { pooling: mode, normalize: false });
       expectSameVectors(await embed(TEXTS), expected);
       // The pooling differs from the mean, so a default left at 'mean' fails the line above.
@@ -125,6 +127,7 @@ describe('feature-extraction defaults from a sentence-transformers directory', (
       [await plain(TEXTS[0]!, { pooling: 'cls', normalize: true })],
     );
     await using maxPooled = await pipeline('feature-extraction', dir, { threads: 2, pooling: 'max' });
+    expect(maxPooled.pooling).toBe('max');
     expectSameVectors(
       [await maxPooled(TEXTS[0]!)],
       [await plain(TEXTS[0]!, { pooling: 'max', normalize: true })],

@@ -22,7 +22,7 @@ function modelType(served: ServedModel): object {
     case 'rerank':
       return { reranker: { id2label, label2id } };
     case 'feature-extraction':
-      return { embedding: { pooling: 'mean' } };
+      return { embedding: { pooling: (served as ServedModel<'feature-extraction'>).pipeline.pooling } };
   }
 }
 
