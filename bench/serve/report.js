@@ -146,9 +146,10 @@ function markdown(results, svgName) {
     '',
     summaryTable(results),
     '',
-    '- **req/s**: answered 2xx requests ÷ the run time; **sentences/s** = req/s × sentences a request. Latency: ' +
-      'from sending a request to its last byte, over every answer of the measured run (autocannon, one ' +
-      'request at a time on each connection).',
+    '- **req/s**: 2xx answers after the first ÷ the time from the first answer to the last (batched requests ' +
+      'are answered in waves; whole waves between two answers do not depend on where the run stops); ' +
+      '**sentences/s** = req/s × sentences a request. Latency: from sending a request to the last byte of its ' +
+      'answer, over every 2xx answer of the measured run (autocannon, one request at a time on each connection).',
     '- **rows a forward**: mean rows of the forwards the server ran, from its own `te_batch_next_size` metric ' +
       '(requests that arrive together share a forward).',
     '- **server CPU**, **others CPU**: the server process and every process other than the server, the load ' +
@@ -193,14 +194,16 @@ function chartSpec(results) {
     legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
   };
   const x = { field: 'connections', type: 'ordinal', sort: connections, title: 'connections' };
-  const throughput = results.summary.map((r) => ({
-    series: seriesName(r),
-    connections: r.connections,
-    value: r.inputsPerSecond,
-    lo: r.requestsPerSecondMin * r.inputs,
-    hi: r.requestsPerSecondMax * r.inputs,
-    text: fmt(r.inputsPerSecond, 0),
-  }));
+  const throughput = results.summary
+    .filter((r) => r.inputsPerSecond !== null)
+    .map((r) => ({
+      series: seriesName(r),
+      connections: r.connections,
+      value: r.inputsPerSecond,
+      lo: (r.requestsPerSecondMin ?? r.requestsPerSecond) * r.inputs,
+      hi: (r.requestsPerSecondMax ?? r.requestsPerSecond) * r.inputs,
+      text: fmt(r.inputsPerSecond, 0),
+    }));
   const latency = results.summary.flatMap((r) =>
     [
       ['p50', r.p50Ms],

@@ -421,6 +421,17 @@ async function settle(pid) {
   return performance.now() - started;
 }
 
+/**
+ * Answered requests a second, counted from the first answer to the last: the answers after the first ÷ the time
+ * between them. A batched request takes seconds and the answers to 16 of them come in waves; answers ÷ the run's
+ * duration would swing by a whole wave with where the run's end falls, whole waves between two answers do not.
+ * null with fewer than two answers.
+ */
+function answerRate(answeredAt) {
+  if (answeredAt.length < 2) return null;
+  return ((answeredAt.length - 1) * 1000) / (answeredAt[answeredAt.length - 1] - answeredAt[0]);
+}
+
 function errorCounts(result) {
   return {
     non2xx: result.non2xx,
@@ -495,13 +506,15 @@ async function scenario(context, spec, round) {
   const seconds = run.result.duration;
   const ok = run.result['2xx'];
   const cores = os.cpus().length;
+  const rate = answerRate(run.answeredAt);
   const othersCpuSeconds =
     machineCpuSeconds - serverCpuSeconds - clientCpuSeconds - (health?.cpuSeconds ?? 0);
   const measured = {
     seconds,
     requests: ok,
-    requestsPerSecond: ok / seconds,
-    inputsPerSecond: (ok * spec.inputs) / seconds,
+    requestsPerSecond: rate,
+    inputsPerSecond: rate === null ? null : rate * spec.inputs,
+    answersOverDuration: ok / seconds,
     latencyMs: percentiles(run.latencies),
     ...errorCounts(run.result),
     serverCpuShare: serverCpuSeconds / seconds / cores,
@@ -578,7 +591,7 @@ async function soak(context) {
     sampleSeconds: options.sampleSeconds,
     warmup,
     requests: run.result['2xx'],
-    requestsPerSecond: run.result['2xx'] / run.result.duration,
+    requestsPerSecond: answerRate(run.answeredAt),
     latencyMs: percentiles(run.latencies),
     ...errorCounts(run.result),
     rss: {
@@ -595,7 +608,7 @@ async function soak(context) {
     windows,
   };
   log(
-    `  ${result.requestsPerSecond.toFixed(1)} req/s, errors ${result.non2xx + result.errors + result.timeouts}; ` +
+    `  ${fixed(result.requestsPerSecond)} req/s, errors ${result.non2xx + result.errors + result.timeouts}; ` +
       `RSS ${fixed(result.rss.startMb, 0)} -> ${fixed(result.rss.endMb, 0)} MB (max ${fixed(result.rss.maxMb, 0)}), ` +
       `second half ${fixed(result.rss.secondHalfSlopeMbPerMin, 2)} MB/min (${fixed(growth === null ? null : growth * 100, 2)}%)`,
   );
@@ -612,7 +625,7 @@ function summarize(runs) {
   return [...groups.values()].map((list) => {
     const m = list.map((r) => r.measured);
     const sum = (name) => list.reduce((a, r) => a + r.measured[name] + (r.warmup?.[name] ?? 0), 0);
-    const rates = m.map((x) => x.requestsPerSecond);
+    const rates = m.map((x) => x.requestsPerSecond).filter((x) => x !== null);
     const health = list.map((r) => r.health).filter(Boolean);
     return {
       id: list[0].id,
@@ -621,8 +634,8 @@ function summarize(runs) {
       inputs: list[0].inputs,
       rounds: list.length,
       requestsPerSecond: median(rates),
-      requestsPerSecondMin: Math.min(...rates),
-      requestsPerSecondMax: Math.max(...rates),
+      requestsPerSecondMin: rates.length > 0 ? Math.min(...rates) : null,
+      requestsPerSecondMax: rates.length > 0 ? Math.max(...rates) : null,
       inputsPerSecond: median(m.map((x) => x.inputsPerSecond)),
       p50Ms: median(m.map((x) => x.latencyMs.p50)),
       p95Ms: median(m.map((x) => x.latencyMs.p95)),
