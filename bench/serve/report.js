@@ -126,7 +126,7 @@ function markdown(results, svgName) {
     `Request bodies: ${results.sentences.count} real sentences (${results.sentences.sources
       .map((s) => s.name)
       .join(', ')}; ${results.sentences.drawnBy}, sha256 ${results.sentences.sha256.slice(0, 12)}...), ` +
-      'rotated through the requests: `{"inputs": "<sentence>"}`, or the next 32 as an array.',
+      `rotated through the requests: \`{"inputs": "<sentence>"}\`, or the next ${st.batch.inputs} as an array.`,
     '',
   ];
   if (results.warnings.length > 0) {
