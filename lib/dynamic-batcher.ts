@@ -114,10 +114,18 @@ export class DynamicBatcher implements Forwarder {
     }
   }
 
+  /**
+   * Plans every queued row into forwards (grouped by limits, then by length) and starts as many as
+   * the model has free workers, those holding the oldest rows first, so no request waits behind
+   * later ones. The rest stay queued: a caller that aborts still takes its rows out, and they may
+   * share a forward with rows that arrive meanwhile. Each forward that ends flushes again.
+   */
   #flush(): void {
     this.#flushScheduled = false;
+    const free = this.#model.workers - this.#forwardsInFlight;
+    if (free <= 0 || this.#queue.length === 0) return;
     const queued = this.#queue;
-    this.#queue = [];
+    const arrival = new Map(queued.map((entry, index) => [entry, index]));
     const byLimits = new Map<string, Pending[]>();
     for (const entry of queued) {
       const key = `${entry.limits.batchSize}/${entry.limits.maxBatchTokens}`;
@@ -125,22 +133,29 @@ export class DynamicBatcher implements Forwarder {
       if (group === undefined) byLimits.set(key, [entry]);
       else group.push(entry);
     }
+    const forwards: { members: Pending[]; oldest: number }[] = [];
     for (const group of byLimits.values()) {
       const plan = planMicroBatches(
         group.map((p) => p.sequence.ids.length),
         { ...group[0]!.limits, forwardCostInTokens: FORWARD_COST_IN_TOKENS },
       );
       for (const indices of plan) {
-        this.#forwardsInFlight += 1;
-        this.#run(indices.map((i) => group[i]!)).finally(() => {
-          this.#forwardsInFlight -= 1;
-          if (this.#queue.length > 0) this.#schedule();
-        });
+        const members = indices.map((i) => group[i]!);
+        forwards.push({ members, oldest: Math.min(...members.map((m) => arrival.get(m)!)) });
       }
+    }
+    forwards.sort((a, b) => a.oldest - b.oldest);
+    const starting = forwards.slice(0, free);
+    const started = new Set(starting.flatMap((forward) => forward.members));
+    this.#queue = queued.filter((entry) => !started.has(entry));
+    for (const { members } of starting) {
+      this.#forwardsInFlight += 1;
+      void this.#run(members);
     }
   }
 
   async #run(members: Pending[]): Promise<void> {
+    let rows: RowOutputs[];
     try {
       this.#onForward?.(
         members.length,
@@ -148,11 +163,22 @@ export class DynamicBatcher implements Forwarder {
       );
       for (const member of members) member.onStart?.();
       // Shared by several calls: no one call's signal may stop it.
-      const rows = await this.#direct.forward(members.map((m) => m.sequence));
-      members.forEach((member, k) => member.resolve(rows[k]!));
+      rows = await this.#direct.forward(members.map((m) => m.sequence));
     } catch (error) {
+      this.#forwardEnded();
       for (const member of members) member.reject(error);
+      return;
     }
+    // The next forward starts before this one's rows are handed out, so the worker does not wait
+    // for their post-processing.
+    this.#forwardEnded();
+    members.forEach((member, k) => member.resolve(rows[k]!));
+  }
+
+  #forwardEnded(): void {
+    this.#forwardsInFlight -= 1;
+    // What queued while the forward ran has waited already: it goes now, not a macrotask later.
+    if (this.#queue.length > 0) this.#flush();
   }
 }
 

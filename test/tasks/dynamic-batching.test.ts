@@ -70,6 +70,77 @@ describe('dynamic batching', () => {
     });
   });
 
+  it('starts only as many forwards as the model has workers: rows of aborted calls still queued never run', async () => {
+    let rowsForwarded = 0;
+    const controller = new AbortController();
+    await using batched = await pipeline('feature-extraction', path.join(FIXTURES, 'base'), {
+      threads: 1,
+      workers: 1,
+      dynamicBatching: {
+        maxBatchSize: 16,
+        onForward: (rows) => {
+          rowsForwarded += rows;
+          controller.abort();
+        },
+      },
+    });
+    // 16 calls of 32 texts: 512 rows, 32 forwards of 16 when nothing is aborted.
+    const calls = Array.from({ length: 16 }, (_, call) =>
+      batched(
+        Array.from({ length: 32 }, (_, i) => `call ${call} text ${i}: ${'words '.repeat(20)}`),
+        { signal: controller.signal },
+      ).then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      ),
+    );
+    expect(await Promise.all(calls)).toEqual(Array(16).fill('E_ABORTED'));
+    await batched('after: the model is free again');
+    // The forward running at the abort, and the one after it.
+    expect(rowsForwarded).toBeLessThanOrEqual(16 + 1);
+  });
+
+  it('serves the oldest queued rows first: a short call is not overtaken by longer ones that came later', async () => {
+    const order: string[] = [];
+    let more: Promise<unknown> | undefined;
+    await using batched = await pipeline(
+      'text-classification',
+      path.join(FIXTURES, 'sequence-classification'),
+      {
+        threads: 1,
+        workers: 1,
+        dynamicBatching: {
+          maxBatchSize: 4,
+          // While the first forward runs, a short call and then a longer one are queued.
+          onForward: () => {
+            more ??= Promise.all([
+              batched('short').then(() => order.push('short')),
+              new Promise((resolve) => setTimeout(resolve, 20)).then(() => long('later')),
+            ]);
+          },
+        },
+      },
+    );
+    const long = (name: string) =>
+      batched(Array.from({ length: 8 }, (_, i) => `${name} ${i} ${'long text '.repeat(40)}`)).then(() =>
+        order.push(name),
+      );
+    // The first forward is held 100 ms, so both calls are queued before it ends, whatever the load.
+    const forward = batched.model.forward.bind(batched.model);
+    let held = false;
+    jest.spyOn(batched.model, 'forward').mockImplementation(async (...args) => {
+      if (!held) {
+        held = true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return forward(...args);
+    });
+    await long('first');
+    await more;
+    // Planned longest first and started all at once, the later call's forwards would run before the short one.
+    expect(order).toEqual(['first', 'short', 'later']);
+  });
+
   it('a failing batch rejects every call in it with the model error', async () => {
     await using classify = await pipeline(
       'text-classification',
