@@ -100,6 +100,12 @@ function modelsToServe(options: ServeCliOptions): ModelSpec[] {
     ...(options.config === undefined ? [] : readConfigModels(options.config)),
     ...(options.model ?? []),
   ];
+  // Refused before the port is taken and any model loads.
+  const seen = new Set<string>();
+  for (const { name } of models) {
+    if (seen.has(name)) throw new CliError(`--model: the name '${name}' is given twice`, 2);
+    seen.add(name);
+  }
   if (models.length > 0) return models;
   return DEMO_MODELS.map((name) => ({ name, dir: demoModelDir(name) }));
 }

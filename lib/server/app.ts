@@ -3,6 +3,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -58,12 +59,50 @@ function isOpenAiRoute(request: FastifyRequest): boolean {
  */
 export function createApp(options: AppOptions): App {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
+    http: {
+      // Node times a request out only if its headers' limit is within the whole request's, and
+      // checks every connectionsCheckingInterval (30 s by default): a slow client is cut at about
+      // the timeout, not half a minute later, and a trickled body is cut at all.
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(requestTimeout / 4))),
+    },
+    // Errors Node's HTTP parser raises before a request exists (a bad header, a timeout): TEI's
+    // body too, then the connection closes.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, reason] =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'Request Header Fields Too Large']
+            : [400, 'Bad Request'];
+      const message =
+        status === 408
+          ? 'the request was not received in time'
+          : status === 431
+            ? 'the request headers are too large'
+            : 'the request is not valid HTTP';
+      const body = JSON.stringify(teiErrorBody(new ApiError(status, 'Validation', message)));
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+    // A URL that cannot be decoded, and other errors Fastify raises before routing.
+    frameworkErrors: (error, _request, reply) => {
+      const message =
+        error.code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid' : 'the request is not valid';
+      // Typed loosely: frameworkErrors' reply is generic over the route's reply types, which it has none of.
+      void (reply as unknown as FastifyReply)
+        .status(400)
+        .send(teiErrorBody(new ApiError(400, 'Validation', message)));
+    },
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // A line per request would cost more than a short request itself; the metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.payloadLimit,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    requestTimeout,
     // On close: idle keep-alive connections end at once; requests in flight are answered first.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -72,6 +111,8 @@ export function createApp(options: AppOptions): App {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
     },
   });
+  // Only JSON: Fastify also parses text/plain by default, which TEI answers with 415.
+  app.removeContentTypeParser('text/plain');
   let registry: ModelRegistry | undefined;
   let state: 'loading' | 'ready' | 'draining' = 'loading';
   const context: ServerContext = {
@@ -117,6 +158,12 @@ export function createApp(options: AppOptions): App {
       }
     });
   }
+
+  // While draining, every answer closes its connection: a keep-alive client answered then would
+  // otherwise hold the shutdown until --shutdown-grace.
+  app.addHook('onSend', async (_request, reply) => {
+    if (state === 'draining') void reply.header('connection', 'close');
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { apiError, internal } = toApiError(error);

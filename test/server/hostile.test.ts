@@ -260,16 +260,6 @@ function expectRawError(answer: RawAnswer, statuses: number[]): void {
 
 const JSON_HEADERS = 'Host: localhost\r\nContent-Type: application/json\r\n';
 
-// Known server bugs, reported with their fixes: the tests marked `.failing` (KNOWN BUG) fail
-// today and pass once lib/server is fixed; drop `.failing` then. (Jest fails a `.failing` test
-// that passes, so a fix cannot go unnoticed.)
-// 1. Fastify's built-in text/plain parser takes text/plain bodies (422, not 415).
-// 2. /tokenize answers an empty text 200 (TEI: 400 Empty).
-// 3. Fastify's default bodies for a bad URL (FST_ERR_BAD_URL) and for the errors Node's HTTP
-//    parser raises (400, 408, 431: clientErrorHandler) are not TEI's {error, error_type}.
-// 4. --request-timeout is checked only every 30 s (Node's connectionsCheckingInterval), and a
-//    body trickled after complete headers is never cut.
-
 // ---------------------------------------------------------------------------------------------
 
 /** A valid body for each route, which the wrong-type cases spoil one field at a time. */
@@ -444,10 +434,7 @@ describe('malformed bodies', () => {
     }
   };
 
-  test.failing.each(['text/plain', 'text/plain; charset=utf-8'])(
-    'KNOWN BUG 1: content-type %s: 415',
-    contentTypeCase,
-  );
+  test.each(['text/plain', 'text/plain; charset=utf-8'])('content-type %s: 415', contentTypeCase);
 
   test.each([
     'application/x-www-form-urlencoded',
@@ -509,7 +496,7 @@ describe('empty, long and many inputs', () => {
     await expectServes();
   });
 
-  test.failing('KNOWN BUG 2: /tokenize {"inputs":""}: 400 Empty', async () => {
+  test('/tokenize {"inputs":""}: 400 Empty', async () => {
     expectError(await send('/tokenize', { inputs: '' }), 400, 'tei', 'Empty');
     await expectServes();
   });
@@ -801,9 +788,7 @@ describe('routes and methods', () => {
     `/${'a'.repeat(8000)}`,
   ])('path %s as sent: 4xx JSON, no file served', (urlPath) => pathCase(urlPath));
 
-  test.failing.each(['/%E0%A4%A', '/%'])('KNOWN BUG 3: path %s as sent: 4xx JSON', (urlPath) =>
-    pathCase(urlPath),
-  );
+  test.each(['/%E0%A4%A', '/%'])('path %s as sent: 4xx JSON', (urlPath) => pathCase(urlPath));
 
   async function pathCase(urlPath: string): Promise<void> {
     const body = JSON.stringify(VALID['/embed']);
@@ -818,7 +803,7 @@ describe('routes and methods', () => {
 });
 
 describe('broken HTTP', () => {
-  test.failing('KNOWN BUG 3: a header over 16 kB is 431 and the server stays up', async () => {
+  test('a header over 16 kB is 431 and the server stays up', async () => {
     const answer = await rawExchange(
       `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
     );
@@ -829,23 +814,20 @@ describe('broken HTTP', () => {
     await expectServes();
   });
 
-  test.failing(
-    'KNOWN BUG 3: a Content-Length longer than the body, then close: 4xx or closed, never 5xx',
-    async () => {
-      const body = JSON.stringify(VALID['/embed']);
-      const answer = await rawExchange(
-        `POST /embed HTTP/1.1\r\n${JSON_HEADERS}Content-Length: 1000\r\n\r\n${body}`,
-        {
-          end: true,
-        },
-      );
-      expect(answer.closed).toBe(true);
-      if (answer.status !== undefined) expectRawError(answer, [400, 408]);
-      await expectServes();
-    },
-  );
+  test('a Content-Length longer than the body, then close: 4xx or closed, never 5xx', async () => {
+    const body = JSON.stringify(VALID['/embed']);
+    const answer = await rawExchange(
+      `POST /embed HTTP/1.1\r\n${JSON_HEADERS}Content-Length: 1000\r\n\r\n${body}`,
+      {
+        end: true,
+      },
+    );
+    expect(answer.closed).toBe(true);
+    if (answer.status !== undefined) expectRawError(answer, [400, 408]);
+    await expectServes();
+  });
 
-  test.failing.each([
+  test.each([
     ['a Content-Length shorter than the body', 'Content-Length: 5\r\n\r\n{"inputs":"hello"}'],
     ['a negative Content-Length', 'Content-Length: -5\r\n\r\n{"inputs":"hello"}'],
     ['two Content-Lengths', 'Content-Length: 18\r\nContent-Length: 19\r\n\r\n{"inputs":"hello"}'],
@@ -864,7 +846,7 @@ describe('broken HTTP', () => {
       'Content-Length: 18\r\nTransfer-Encoding: chunked\r\n\r\n12\r\n{"inputs":"hello"}\r\n0\r\n\r\n',
     ],
     ['an unknown transfer encoding', 'Transfer-Encoding: gzip, chunked, foo\r\n\r\n0\r\n\r\n'],
-  ])('KNOWN BUG 3: %s: 400, the server stays up', async (_name, rest) => {
+  ])('%s: 400, the server stays up', async (_name, rest) => {
     const answer = await rawExchange(`POST /embed HTTP/1.1\r\n${JSON_HEADERS}${rest}`, {
       end: false,
       waitMs: 5000,
@@ -906,14 +888,14 @@ describe('broken HTTP', () => {
     await expectServes();
   });
 
-  test.failing.each([
+  test.each([
     ['binary garbage', '\u0000\u0001\u0002\u0003 nonsense\r\n\r\n'],
     ['an HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
     ['an unknown method', 'BREW /embed HTTP/1.1\r\nHost: localhost\r\n\r\n'],
     ['HTTP/9.9', 'GET /health HTTP/9.9\r\nHost: localhost\r\n\r\n'],
     ['a header without a colon', 'GET /health HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n'],
     ['a bare LF header', 'GET /health HTTP/1.1\nHost: localhost\nX: a\rb\n\n'],
-  ])('KNOWN BUG 3: %s: 400, the server stays up', async (_name, data) => {
+  ])('%s: 400, the server stays up', async (_name, data) => {
     const answer = await rawExchange(data);
     expectRawError(answer, [400, 505]);
     await expectServes();
@@ -970,40 +952,36 @@ describe('slow and vanishing clients (--request-timeout 2000)', () => {
     });
   }
 
-  test.failing(
-    'KNOWN BUG 4: a trickled body and a slowloris are cut off while others are answered',
-    async () => {
-      const body = JSON.stringify({ inputs: 'a body that arrives one byte at a time' });
-      // Were they never cut, the body would take 24 s and the headers forever: give up at 12 s.
-      const trickled = slowClient(
-        `POST /embed HTTP/1.1\r\n${JSON_HEADERS}Content-Length: ${body.length}\r\n\r\n`,
-        body,
-        12_000,
-      );
-      const loris = slowClient(
-        'POST /embed HTTP/1.1\r\nHost: localhost\r\n',
-        'X-Slow: 1\r\n'.repeat(100),
-        12_000,
-      );
-      let answeredMeanwhile = 0;
-      const others = (async () => {
-        for (let i = 0; i < 6; i++) {
-          await expectServes();
-          answeredMeanwhile++;
-          await new Promise((resolve) => setTimeout(resolve, 300));
-        }
-      })();
-      const [slowBody, slowHeaders] = await Promise.all([trickled, loris, others]);
-      expect(answeredMeanwhile).toBe(6);
-      for (const slow of [slowBody, slowHeaders]) {
-        // Cut: the server closed the connection, with a 408 or without a word; never a 200.
-        expect(slow.cut).toBe(true);
-        if (slow.status !== undefined) expectRawError(slow, [408]);
+  test('a trickled body and a slowloris are cut off while others are answered', async () => {
+    const body = JSON.stringify({ inputs: 'a body that arrives one byte at a time' });
+    // Were they never cut, the body would take 24 s and the headers forever: give up at 12 s.
+    const trickled = slowClient(
+      `POST /embed HTTP/1.1\r\n${JSON_HEADERS}Content-Length: ${body.length}\r\n\r\n`,
+      body,
+      12_000,
+    );
+    const loris = slowClient(
+      'POST /embed HTTP/1.1\r\nHost: localhost\r\n',
+      'X-Slow: 1\r\n'.repeat(100),
+      12_000,
+    );
+    let answeredMeanwhile = 0;
+    const others = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await expectServes();
+        answeredMeanwhile++;
+        await new Promise((resolve) => setTimeout(resolve, 300));
       }
-      await expectServes();
-    },
-    30_000,
-  );
+    })();
+    const [slowBody, slowHeaders] = await Promise.all([trickled, loris, others]);
+    expect(answeredMeanwhile).toBe(6);
+    for (const slow of [slowBody, slowHeaders]) {
+      // Cut: the server closed the connection, with a 408 or without a word; never a 200.
+      expect(slow.cut).toBe(true);
+      if (slow.status !== undefined) expectRawError(slow, [408]);
+    }
+    await expectServes();
+  }, 30_000);
 
   test('100 connections dropped mid-request leave nothing behind', async () => {
     const before = await metrics();

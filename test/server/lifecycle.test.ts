@@ -318,30 +318,23 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('%s with requests in flight', (sig
   });
 });
 
-// KNOWN BUG (reported): answers sent while draining say `Connection: keep-alive`, and
-// forceCloseConnections 'idle' closes only the connections idle when the close began, so a
-// keep-alive client that was answered during the drain holds the process until --shutdown-grace
-// (30 s by default, Kubernetes' whole termination grace). Jest fails a `.failing` test that
-// passes: drop `.failing` once lib/server sends `Connection: close` while draining.
-test.failing(
-  'KNOWN BUG: a keep-alive client answered during the drain does not hold the shutdown',
-  async () => {
-    const server = await spawn(['--model', `embeddings=${EMBEDDINGS}`, '--shutdown-grace', '600000']);
-    await server.ready;
-    // fetch keeps its connection open after the answer, as most HTTP clients do.
-    const inFlight = call(server.url, '/embed', {
-      inputs: Array.from({ length: 8 }, (_, i) => longText(i, 120)),
-    });
-    await until('the request to be admitted', async () => {
-      return metric(await metrics(server.url), 'te_request_count', { model: 'embeddings' }) >= 1;
-    });
-    server.child.kill('SIGTERM');
-    expect((await inFlight).status).toBe(200);
-    const hung = sleep(15_000).then(() => 'still running 15 s after its last answer');
-    expect(await Promise.race([server.exited, hung])).toBe(0);
-  },
-  40_000,
-);
+// A keep-alive connection answered while draining must not hold the process until --shutdown-grace
+// (30 s by default, Kubernetes' whole termination grace): answers then close their connections.
+test('a keep-alive client answered during the drain does not hold the shutdown', async () => {
+  const server = await spawn(['--model', `embeddings=${EMBEDDINGS}`, '--shutdown-grace', '600000']);
+  await server.ready;
+  // fetch keeps its connection open after the answer, as most HTTP clients do.
+  const inFlight = call(server.url, '/embed', {
+    inputs: Array.from({ length: 8 }, (_, i) => longText(i, 120)),
+  });
+  await until('the request to be admitted', async () => {
+    return metric(await metrics(server.url), 'te_request_count', { model: 'embeddings' }) >= 1;
+  });
+  server.child.kill('SIGTERM');
+  expect((await inFlight).status).toBe(200);
+  const hung = sleep(15_000).then(() => 'still running 15 s after its last answer');
+  expect(await Promise.race([server.exited, hung])).toBe(0);
+}, 40_000);
 
 /** Polls /health until the process exits; returns what it answered and the error it printed. */
 async function failedStart(

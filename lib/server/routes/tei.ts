@@ -182,8 +182,7 @@ export function registerTeiRoutes(app: FastifyInstance, context: ServerContext):
     truncation({ prompt_name: body.prompt_name }, true);
     const registry = context.models();
     const served = body.model === undefined ? registry.models[0]! : registry.find(body.model, '/tokenize');
-    const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-    checkBatchSize(texts.length, limits.maxClientBatchSize, 'inputs');
+    const { items: texts } = textInputs(body.inputs, limits.maxClientBatchSize);
     return tokenize(served.model.tokenizer!, texts, body.add_special_tokens ?? true);
   });
 
