@@ -777,6 +777,14 @@ function chartSpec(results) {
 /** Renders the chart to `file` with vega-lite + vega. Returns { svg: file | null, spec, reason? }. */
 async function writeChart(results, file) {
   const spec = chartSpec(results);
+  return { ...(await renderSpec(spec, file)), spec };
+}
+
+/**
+ * Renders the vega-lite `spec` to the SVG file `file`. Returns { svg: its name } or, without vega and
+ * vega-lite installed, { svg: null, reason }.
+ */
+async function renderSpec(spec, file) {
   let vega;
   let vegaLite;
   try {
@@ -785,7 +793,6 @@ async function writeChart(results, file) {
   } catch (error) {
     return {
       svg: null,
-      spec,
       reason: `vega / vega-lite not installed (${error.code ?? error.message}); add them as devDependencies to render`,
     };
   }
@@ -805,7 +812,7 @@ async function writeChart(results, file) {
   view.finalize();
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, svg);
-  return { svg: path.basename(file), spec };
+  return { svg: path.basename(file) };
 }
 
 /**
@@ -825,4 +832,4 @@ async function writeJson(file, value) {
   fs.writeFileSync(file, text);
 }
 
-module.exports = { markdown, markdownTable, writeChart, chartSpec, writeJson };
+module.exports = { markdown, markdownTable, writeChart, renderSpec, chartSpec, writeJson };

@@ -6,7 +6,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { writeJson } = require('../lib/report');
+const { renderSpec, writeJson } = require('../lib/report');
 
 const fmt = (value, digits = 1) =>
   value === null || value === undefined || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
@@ -341,22 +341,8 @@ function chartSpec(results) {
   };
 }
 
-async function writeChart(results, file) {
-  let vega;
-  let vegaLite;
-  try {
-    vegaLite = await import('vega-lite');
-    vega = await import('vega');
-  } catch (error) {
-    return { svg: null, reason: `vega / vega-lite not installed (${error.code ?? error.message})` };
-  }
-  const compile = vegaLite.compile ?? vegaLite.default?.compile;
-  const { View, parse } = vega.View ? vega : vega.default;
-  const view = new View(parse(compile(chartSpec(results)).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  fs.writeFileSync(file, svg);
-  return { svg: path.basename(file) };
+function writeChart(results, file) {
+  return renderSpec(chartSpec(results), file);
 }
 
 /** Writes `<stem>.json`, `<stem>.md` and (unless chart: false) `<stem>.svg`; returns the extensions written. */

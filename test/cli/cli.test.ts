@@ -427,9 +427,9 @@ describe('help and errors', () => {
     const cases: [string[], string | RegExp][] = [
       [
         ['summarize', 'this'],
-        "unknown command 'summarize' (commands: classify, ner, qa, embed, rerank, info)",
+        "unknown command 'summarize' (commands: classify, ner, qa, embed, rerank, info, serve)",
       ],
-      [[], /^missing command \(commands: classify, ner, qa, embed, rerank, info\)/],
+      [[], /^missing command \(commands: classify, ner, qa, embed, rerank, info, serve\)/],
       [['classify', '--bogus', 'x'], "unknown option '--bogus'"],
       [
         ['classify', '--top-k', 'zero', 'x'],

@@ -109,3 +109,23 @@ export async function postJson(
   }
   return { status: response.status, headers: response.headers, body: parsed };
 }
+
+/** Sums the Prometheus samples of `name` in `text` whose labels include every pair of `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{([^}]*)\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const present = Object.fromEntries(
+      (match[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => {
+          const [key, value] = pair.split('=');
+          return [key!, JSON.parse(value!) as string];
+        }),
+    );
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) sum += Number(match[3]);
+  }
+  return sum;
+}

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { spawnServer, type ServerProcess } from '../helpers/server';
+import { metricSum as metric, spawnServer, type ServerProcess } from '../helpers/server';
 
 const ROOT = path.resolve(__dirname, '../..');
 const EMBEDDINGS = path.join(ROOT, 'models', 'embeddings');
@@ -139,26 +139,6 @@ async function expectServes(base = server.url): Promise<void> {
 /** `count` distinct words separated by spaces, `chars` long in all. */
 function wordsOfLength(chars: number): string {
   return 'hello '.repeat(Math.ceil(chars / 6)).slice(0, chars);
-}
-
-/** Sums the Prometheus samples of `name` whose labels include every pair of `labels`. */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(?:\{([^}]*)\})? ([-+0-9.eE]+|NaN)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const present = Object.fromEntries(
-      (match[2] ?? '')
-        .split(',')
-        .filter(Boolean)
-        .map((pair) => {
-          const [key, value] = pair.split('=');
-          return [key!, JSON.parse(value!) as string];
-        }),
-    );
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) sum += Number(match[3]);
-  }
-  return sum;
 }
 
 async function metrics(base = server.url): Promise<string> {

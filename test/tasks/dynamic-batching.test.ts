@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import * as path from 'node:path';
 import { pipeline } from '../../lib';
 import { expectError, rejection } from '../helpers/errors';
@@ -73,6 +74,8 @@ describe('dynamic batching', () => {
   it('starts only as many forwards as the model has workers: rows of aborted calls still queued never run', async () => {
     let rowsForwarded = 0;
     const controller = new AbortController();
+    // One signal for 16 calls, each of which listens to it.
+    setMaxListeners(64, controller.signal);
     await using batched = await pipeline('feature-extraction', path.join(FIXTURES, 'base'), {
       threads: 1,
       workers: 1,

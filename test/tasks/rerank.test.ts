@@ -300,7 +300,7 @@ describe('BAD CALL: rerank', () => {
     [{ signal: 'stop' }, "rerank: options.signal must be an AbortSignal; got the string 'stop'"],
     [
       { top_k: 2 },
-      "rerank: unknown option 'top_k'; known options are 'topK', 'scores', 'batchSize', 'maxBatchTokens', 'signal'",
+      "rerank: unknown option 'top_k'; known options are 'topK', 'scores', 'truncate', 'batchSize', 'maxBatchTokens', 'signal', 'onStats'",
     ],
   ])('options %p', async (options, message) => {
     expectError(await rejection(rerank(QUERY, DOCUMENTS, options as object)), 'E_BAD_INPUT', message);

@@ -217,7 +217,7 @@ describe('text-classification (single-label fixture: negative / neutral / positi
       [{ batchSize: 0 }, 'text-classification: options.batchSize must be an integer >= 1; got the number 0'],
       [
         { top_k: 2 },
-        "text-classification: unknown option 'top_k'; known options are 'topK', 'functionToApply', 'batchSize', 'maxBatchTokens', 'signal'",
+        "text-classification: unknown option 'top_k'; known options are 'topK', 'functionToApply', 'truncate', 'batchSize', 'maxBatchTokens', 'signal', 'onStats'",
       ],
     ])('options %p', async (options, message) => {
       expectError(await rejection(classify('fine', options as object)), 'E_BAD_INPUT', message);
