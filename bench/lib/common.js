@@ -401,4 +401,5 @@ module.exports = {
   PROBE_SAMPLE,
   timeRuns,
   sentimentDataDir,
+  quantile,
 };

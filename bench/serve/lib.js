@@ -2,16 +2,14 @@
 'use strict';
 
 const fs = require('node:fs');
+const { quantile: sharedQuantile } = require('../lib/common');
 
 /** USER_HZ on Linux: /proc reports CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
 
+/** common.js's interpolated quantile, null (not NaN) for no values: the report prints a dash then. */
 function quantile(sorted, q) {
-  if (sorted.length === 0) return null;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+  return sorted.length === 0 ? null : sharedQuantile(sorted, q);
 }
 
 /** Latency percentiles of `values` (ms), linear interpolation between ranks; nulls when there are none. */
