@@ -39,7 +39,6 @@ export class ServerMetrics {
   readonly #batchSize: Histogram<'model'>;
   readonly #batchTokens: Histogram<'model'>;
   readonly #queueSize: Gauge<'model'>;
-  readonly #inFlight = new Map<string, number>();
 
   /** `maxInputLength` bounds te_request_input_length's buckets, as TEI's. */
   constructor(maxInputLength = 2 ** 19) {
@@ -102,8 +101,7 @@ export class ServerMetrics {
   /** A request for `model` admitted; `method` is TEI's: 'single' for one input, 'batch' for several. */
   started(model: string, method: 'single' | 'batch'): void {
     this.#requestCount.inc({ method, model });
-    this.#inFlight.set(model, (this.#inFlight.get(model) ?? 0) + 1);
-    this.#queueSize.set({ model }, this.#inFlight.get(model)!);
+    this.#queueSize.inc({ model });
   }
 
   succeeded(model: string, method: 'single' | 'batch', seconds: number, stats: CallStats | undefined): void {
@@ -115,24 +113,18 @@ export class ServerMetrics {
       this.#inferenceDuration.observe({ model }, stats.inferenceMs / 1000);
       this.#inputLength.observe({ model }, stats.tokens);
     }
-    this.#finished(model);
+    this.#queueSize.dec({ model });
   }
 
   /** A failed request; `model` is '' when it failed before naming one. Dropped: its client went away. */
   failed(model: string, errorType: ErrorType | 'Dropped', admitted: boolean): void {
     this.#requestFailure.inc({ err: FAILURE_LABELS[errorType], model });
-    if (admitted) this.#finished(model);
+    if (admitted) this.#queueSize.dec({ model });
   }
 
   /** A forward the dynamic batcher of `model` ran. */
   batch(model: string, rows: number, paddedTokens: number): void {
     this.#batchSize.observe({ model }, rows);
     this.#batchTokens.observe({ model }, paddedTokens);
-  }
-
-  #finished(model: string): void {
-    const left = Math.max(0, (this.#inFlight.get(model) ?? 1) - 1);
-    this.#inFlight.set(model, left);
-    this.#queueSize.set({ model }, left);
   }
 }

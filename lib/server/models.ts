@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { DynamicBatchingOptions } from '../dynamic-batcher';
 import type { Device, Model } from '../model';
+import { readModelConfig, type ModelConfig } from '../model-config';
 import { pipeline, type Task } from '../pipeline';
 import type { FeatureExtractionPipeline } from '../tasks/feature-extraction';
 import type { QuestionAnsweringPipeline } from '../tasks/question-answering';
@@ -40,7 +39,8 @@ export interface ServedModel<T extends Task = Task> {
   name: string;
   task: T;
   pipeline: PipelineByTask[T];
-  readonly model: Model;
+  /** The pipeline's model. */
+  model: Model;
 }
 
 /** Names clients may use: they are keys of a map, never parts of a path. */
@@ -63,24 +63,19 @@ export function checkModelName(name: string, where: string): void {
  * feature extraction.
  */
 export function inferTask(dir: string): Task {
-  let config: { architectures?: unknown; id2label?: unknown; num_labels?: unknown };
+  let config: ModelConfig;
   try {
-    config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as typeof config;
+    config = readModelConfig(dir);
   } catch {
     // The pipeline's load names what is missing or malformed.
     return 'feature-extraction';
   }
-  const architecture = Array.isArray(config.architectures) ? String(config.architectures[0] ?? '') : '';
+  const { architectures } = config.raw;
+  const architecture = Array.isArray(architectures) ? String(architectures[0] ?? '') : '';
   if (architecture.endsWith('ForTokenClassification')) return 'token-classification';
   if (architecture.endsWith('ForQuestionAnswering')) return 'question-answering';
   if (architecture.endsWith('ForSequenceClassification')) {
-    const labels =
-      typeof config.id2label === 'object' && config.id2label !== null
-        ? Object.keys(config.id2label).length
-        : typeof config.num_labels === 'number'
-          ? config.num_labels
-          : 2;
-    return labels === 1 ? 'rerank' : 'text-classification';
+    return config.id2label.length === 1 ? 'rerank' : 'text-classification';
   }
   return 'feature-extraction';
 }
@@ -128,9 +123,7 @@ export class ModelRegistry {
           name: spec.name,
           task,
           pipeline: loaded,
-          get model() {
-            return loaded.model;
-          },
+          model: loaded.model,
         } as ServedModel);
       }
     } catch (error) {
@@ -142,24 +135,15 @@ export class ModelRegistry {
 
   /** Runs one short input through each model, so the first request does not pay for the first forwards. */
   async warm(): Promise<void> {
+    const text = 'Warm-up text for the first forward.';
     for (const served of this.#models.values()) {
-      const text = 'Warm-up text for the first forward.';
-      switch (served.task) {
-        case 'feature-extraction':
-          await (served as ServedModel<'feature-extraction'>).pipeline([text, `${text} ${text}`]);
-          break;
-        case 'text-classification':
-          await (served as ServedModel<'text-classification'>).pipeline([text, `${text} ${text}`]);
-          break;
-        case 'token-classification':
-          await (served as ServedModel<'token-classification'>).pipeline([text, `${text} ${text}`]);
-          break;
-        case 'question-answering':
-          await (served as ServedModel<'question-answering'>).pipeline({ question: 'What?', context: text });
-          break;
-        case 'rerank':
-          await (served as ServedModel<'rerank'>).pipeline(text, [text, `${text} ${text}`]);
-          break;
+      if (served.task === 'question-answering') {
+        await (served as ServedModel<'question-answering'>).pipeline({ question: 'What?', context: text });
+      } else if (served.task === 'rerank') {
+        await (served as ServedModel<'rerank'>).pipeline(text, [text, `${text} ${text}`]);
+      } else {
+        // The three tasks that take a list of texts.
+        await (served as ServedModel<'feature-extraction'>).pipeline([text, `${text} ${text}`]);
       }
     }
   }
@@ -186,6 +170,7 @@ export class ModelRegistry {
         400,
         'Validation',
         `${route} needs ${ROUTE_TASKS[task]}; model '${served.name}' is ${ROUTE_TASKS[served.task]} (models: ${this.#describe()})`,
+        'model',
       );
     }
     return served as ServedModel<T>;
@@ -204,6 +189,11 @@ export class ModelRegistry {
       );
     }
     return served;
+  }
+
+  /** The model `name` names, of any task; without a name, the first one served. */
+  any(name: string | undefined, route: string): ServedModel {
+    return name === undefined ? this.models[0]! : this.find(name, route);
   }
 
   #describe(): string {

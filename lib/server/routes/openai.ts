@@ -2,7 +2,6 @@
 // response and error shapes, so its SDKs work with baseURL pointed here.
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context';
-import { ApiError } from '../errors';
 import { embed } from '../embedding';
 import { characterCount, runInference } from '../inference-call';
 import { textInputs } from '../inputs';
@@ -27,23 +26,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, context: ServerContex
   for (const url of OPENAI_ROUTES) {
     app.post(url, { schema: { body: OPENAI_EMBEDDINGS_BODY } }, async (request, reply) => {
       const body = request.body as EmbeddingsBody;
-      const registry = context.models();
       // A name this server does not serve is an error (OpenAI's model_not_found), never another model.
-      const served =
-        body.model === undefined || body.model === null
-          ? registry.resolve('feature-extraction', undefined, url)
-          : (() => {
-              const found = registry.find(body.model, url);
-              if (found.task !== 'feature-extraction') {
-                throw new ApiError(
-                  400,
-                  'Validation',
-                  `${url}: model '${found.name}' is a ${found.task} model, not an embedding model`,
-                  'model',
-                );
-              }
-              return registry.resolve('feature-extraction', body.model, url);
-            })();
+      const served = context.models().resolve('feature-extraction', body.model ?? undefined, url);
       const { items, method } = textInputs(
         body.input as string | string[],
         limits.maxClientBatchSize,

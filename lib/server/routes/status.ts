@@ -47,7 +47,7 @@ export function registerStatusRoutes(app: FastifyInstance, context: ServerContex
     async (request) => {
       const registry = context.models();
       const { model } = request.query as { model?: string };
-      const served = model === undefined ? registry.models[0]! : registry.find(model, '/info');
+      const served = registry.any(model, '/info');
       const { limits } = context;
       const describe = (entry: ServedModel) => ({
         name: entry.name,

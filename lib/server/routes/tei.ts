@@ -180,8 +180,7 @@ export function registerTeiRoutes(app: FastifyInstance, context: ServerContext):
       model?: string;
     };
     truncation({ prompt_name: body.prompt_name }, true);
-    const registry = context.models();
-    const served = body.model === undefined ? registry.models[0]! : registry.find(body.model, '/tokenize');
+    const served = context.models().any(body.model, '/tokenize');
     const { items: texts } = textInputs(body.inputs, limits.maxClientBatchSize);
     return tokenize(served.model.tokenizer!, texts, body.add_special_tokens ?? true);
   });
@@ -192,8 +191,7 @@ export function registerTeiRoutes(app: FastifyInstance, context: ServerContext):
       skip_special_tokens?: boolean;
       model?: string;
     };
-    const registry = context.models();
-    const served = body.model === undefined ? registry.models[0]! : registry.find(body.model, '/decode');
+    const served = context.models().any(body.model, '/decode');
     const batch =
       body.ids.length > 0 && Array.isArray(body.ids[0]) ? (body.ids as number[][]) : [body.ids as number[]];
     if (batch.length === 0 || batch.some((ids) => ids.length === 0)) {
